@@ -1,0 +1,88 @@
+// Package parse turns raw payloads into timestamped events, sending every
+// payload it cannot use to a dead-letter output with the reason.
+package parse
+
+import (
+	"context"
+	"time"
+	"unsafe"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/pulse-analytics/pulse/transforms/deadletter"
+	"github.com/pulse-analytics/pulse/transforms/event"
+)
+
+// Counter names, in the Namespace namespace. Read = Parsed + DeadLettered.
+const (
+	Namespace         = "pulse"
+	CounterRead       = "events_read"
+	CounterParsed     = "events_parsed"
+	CounterDead       = "events_dead_lettered"
+	CounterNormalized = "events_normalized"
+)
+
+func init() {
+	register.DoFn4x0[context.Context, string, func(beam.EventTime, event.Event), func(deadletter.Row)](&parseFn{})
+	register.Emitter2[beam.EventTime, event.Event]()
+	register.Emitter1[deadletter.Row]()
+}
+
+// Lines parses one JSON event per element of lines (a PCollection<string>)
+// and returns the events, timestamped with their event time, and the
+// dead-letter rows of the rejected lines. source names the input in the
+// dead letter.
+func Lines(s beam.Scope, source string, lines beam.PCollection) (events, dead beam.PCollection) {
+	s = s.Scope("ParseEvents")
+	return beam.ParDo2(s, &parseFn{Source: source}, lines)
+}
+
+// parseFn counts per bundle and adds to the Beam counters once per bundle:
+// a counter update per element would cost more than decoding the event.
+type parseFn struct {
+	Source string `json:"source"`
+
+	dec                        event.Decoder
+	read, parsed, dead, normal int64
+}
+
+func (fn *parseFn) ProcessElement(ctx context.Context, line string, emit func(beam.EventTime, event.Event), dead func(deadletter.Row)) {
+	fn.read++
+	// The decoder only reads the bytes and copies what it keeps.
+	data := unsafe.Slice(unsafe.StringData(line), len(line))
+	var e event.Event
+	if err := fn.dec.Decode(data, &e); err != nil {
+		fn.dead++
+		dead(deadletter.New(data, reason(err), fn.Source, time.Now()))
+		return
+	}
+	fn.parsed++
+	emit(mtime.FromMilliseconds(e.EventTime), e)
+}
+
+// FinishBundle takes the emitters only because Beam requires a FinishBundle
+// with parameters to mirror ProcessElement's emitters.
+func (fn *parseFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, event.Event), _ func(deadletter.Row)) {
+	flush(ctx, CounterRead, &fn.read)
+	flush(ctx, CounterParsed, &fn.parsed)
+	flush(ctx, CounterDead, &fn.dead)
+	fn.normal += fn.dec.Normalized
+	fn.dec.Normalized = 0
+	flush(ctx, CounterNormalized, &fn.normal)
+}
+
+func flush(ctx context.Context, name string, n *int64) {
+	if *n != 0 {
+		beam.NewCounter(Namespace, name).Inc(ctx, *n)
+		*n = 0
+	}
+}
+
+func reason(err error) string {
+	if e, ok := err.(*event.Error); ok {
+		return e.Reason
+	}
+	return err.Error()
+}

@@ -1,0 +1,79 @@
+// Command pulse runs Pulse's pipelines on any Beam runner.
+//
+//	pulse --pipeline=monitor --input=events.jsonl --output=/tmp/out
+//
+// The runner defaults to prism, in process; Beam's runner flags
+// (--runner, --endpoint, --environment_type, --project, ...) pass through.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/pulse-analytics/pulse/pipelines/job"
+	"github.com/pulse-analytics/pulse/transforms/source"
+)
+
+var (
+	pipeline = flag.String("pipeline", job.Monitor, "pipeline to run: monitor")
+	input    = flag.String("input", "", "events to read: a file path or glob of JSON lines")
+	output   = flag.String("output", "", "directory that receives one folder per table")
+	window   = flag.Duration("window", time.Minute, "size of the tumbling windows of item and category metrics")
+	quiet    = flag.Bool("quiet", false, "print nothing but errors")
+)
+
+func main() {
+	flag.CommandLine.Init("pulse", flag.ContinueOnError)
+	flag.CommandLine.SetOutput(io.Discard)
+	if err := flag.CommandLine.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			flag.CommandLine.SetOutput(os.Stdout)
+			flag.Usage()
+			os.Exit(0)
+		}
+		fail(err)
+	}
+	beam.Init()
+
+	if *runners.Runner == "direct" {
+		fmt.Fprintln(os.Stderr, "pulse: --runner=direct ignores state, timers and triggers; running on prism instead")
+		*runners.Runner = "prism"
+	}
+	cfg := job.Config{Pipeline: *pipeline, Input: *input, Output: *output}
+	cfg.Monitor.Window = *window
+	if err := cfg.Validate(); err != nil {
+		fail(err)
+	}
+	if err := source.CheckFiles(cfg.Input); err != nil {
+		fail(err)
+	}
+
+	p, s := beam.NewPipelineWithRoot()
+	if err := job.Build(s, cfg); err != nil {
+		fail(err)
+	}
+	ctx := context.Background()
+	res, err := beamx.RunWithMetrics(ctx, p)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pulse: run: %v\n", err)
+		os.Exit(1)
+	}
+	if !*quiet {
+		printSummary(os.Stdout, res, cfg.Output)
+	}
+}
+
+// fail ends the program for a usage error: one line, exit code 2.
+func fail(err error) {
+	fmt.Fprintf(os.Stderr, "pulse: %v\n", err)
+	os.Exit(2)
+}

@@ -1,0 +1,26 @@
+package rls
+
+import (
+	"testing"
+
+	"github.com/pulse-analytics/pulse/models"
+	"github.com/pulse-analytics/pulse/models/internal/fuzzutil"
+)
+
+// FuzzUnmarshal: decoding arbitrary bytes returns an error or a usable
+// filter, never panics.
+func FuzzUnmarshal(f *testing.F) {
+	fuzzutil.Limit()
+	r, _ := New(Config{Dim: 3, Lambda: 0.99, Delta: 1})
+	r.PredictLearn(models.Dense([]float64{1, 2, 3}), 1)
+	b, _ := r.MarshalBinary()
+	f.Add(b)
+	x := models.Dense([]float64{1, 2})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzutil.Check(t, data, func() *Filter { return new(Filter) }, func(r *Filter) {
+			if r.Config().Dim >= 2 {
+				r.PredictLearn(x, 1)
+			}
+		})
+	})
+}

@@ -54,17 +54,33 @@ func (x *Vector) Append(i uint32, v float64) {
 // Dot returns the inner product of x with the weights w. Every index of x
 // must be below len(w).
 func (x Vector) Dot(w []float64) float64 {
-	var s float64
 	if x.Index == nil {
-		w = w[:len(x.Value)]
-		for i, v := range x.Value {
-			s += w[i] * v
-		}
-		return s
+		return dotDense(w[:len(x.Value)], x.Value)
 	}
+	var s float64
 	idx := x.Index[:len(x.Value)]
 	for k, v := range x.Value {
 		s += w[idx[k]] * v
+	}
+	return s
+}
+
+// dotDense sums w·v with four accumulators (summed as (s0+s1)+(s2+s3),
+// then the tail in order), which breaks the dependency chain of the
+// additions. The order is fixed, so results are reproducible.
+func dotDense(w, v []float64) float64 {
+	var s0, s1, s2, s3 float64
+	n := len(v) &^ 3
+	w = w[:len(v)]
+	for i := 0; i < n; i += 4 {
+		s0 += w[i] * v[i]
+		s1 += w[i+1] * v[i+1]
+		s2 += w[i+2] * v[i+2]
+		s3 += w[i+3] * v[i+3]
+	}
+	s := (s0 + s1) + (s2 + s3)
+	for i := n; i < len(v); i++ {
+		s += w[i] * v[i]
 	}
 	return s
 }

@@ -50,7 +50,7 @@ func benchLearner(b *testing.B, l models.Learner, d int, sparse bool) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
 }
 
-func newFTRL(b *testing.B, dim int) *FTRL {
+func benchFTRL(b *testing.B, dim int) *FTRL {
 	f, err := NewFTRL(FTRLConfig{Dim: dim, Alpha: 0.1, Beta: 1, L1: 0.01, L2: 0.01})
 	if err != nil {
 		b.Fatal(err)
@@ -66,9 +66,9 @@ func newClassifier(b *testing.B, dim int, opt Optimizer) *Classifier {
 	return c
 }
 
-func BenchmarkFTRLDense16(b *testing.B)        { benchLearner(b, newFTRL(b, 16), 16, false) }
-func BenchmarkFTRLDense64(b *testing.B)        { benchLearner(b, newFTRL(b, 64), 64, false) }
-func BenchmarkFTRLSparse20of2e18(b *testing.B) { benchLearner(b, newFTRL(b, 1<<18), 0, true) }
+func BenchmarkFTRLDense16(b *testing.B)        { benchLearner(b, benchFTRL(b, 16), 16, false) }
+func BenchmarkFTRLDense64(b *testing.B)        { benchLearner(b, benchFTRL(b, 64), 64, false) }
+func BenchmarkFTRLSparse20of2e18(b *testing.B) { benchLearner(b, benchFTRL(b, 1<<18), 0, true) }
 func BenchmarkSGDDense16(b *testing.B)         { benchLearner(b, newClassifier(b, 16, SGD), 16, false) }
 func BenchmarkSGDDense64(b *testing.B)         { benchLearner(b, newClassifier(b, 64, SGD), 64, false) }
 func BenchmarkSGDSparse20of2e18(b *testing.B)  { benchLearner(b, newClassifier(b, 1<<18, SGD), 0, true) }
@@ -79,7 +79,7 @@ func BenchmarkAdaGradSparse20of2e18(b *testing.B) {
 }
 
 func BenchmarkFTRLMarshal2e18(b *testing.B) {
-	f := newFTRL(b, 1<<18)
+	f := benchFTRL(b, 1<<18)
 	xs, ys := benchPool(0, true)
 	for i := range xs {
 		f.Learn(xs[i], ys[i])

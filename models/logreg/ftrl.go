@@ -11,6 +11,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/models"
 	"github.com/pulse-analytics/pulse/models/internal/codec"
+	"github.com/pulse-analytics/pulse/models/internal/mathx"
 	"github.com/pulse-analytics/pulse/models/metric"
 )
 
@@ -60,10 +61,11 @@ type coord struct{ w, z, n, sq float64 }
 // for every feature present in x. Create it with NewFTRL or
 // UnmarshalBinary.
 type FTRL struct {
-	cfg     FTRLConfig
-	c       []coord
-	t       int64
-	metrics *metric.Set
+	cfg               FTRLConfig
+	invAlpha, alphaL2 float64 // 1/α and αλ₂, derived from cfg
+	c                 []coord
+	t                 int64
+	metrics           *metric.Set
 }
 
 var _ models.Learner = (*FTRL)(nil)
@@ -73,7 +75,12 @@ func NewFTRL(c FTRLConfig) (*FTRL, error) {
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("logreg: FTRL: %w", err)
 	}
-	return &FTRL{cfg: c, c: make([]coord, c.Dim), metrics: metric.NewClassification(c.AUCWindow)}, nil
+	return newFTRL(c), nil
+}
+
+func newFTRL(c FTRLConfig) *FTRL {
+	return &FTRL{cfg: c, invAlpha: 1 / c.Alpha, alphaL2: c.Alpha * c.L2, c: make([]coord, c.Dim),
+		metrics: metric.NewClassification(c.AUCWindow)}
 }
 
 // Config returns the hyper-parameters.
@@ -85,7 +92,8 @@ func (f *FTRL) Weight(i int) float64 { return f.c[i].w }
 // State returns zᵢ and nᵢ.
 func (f *FTRL) State(i int) (z, n float64) { return f.c[i].z, f.c[i].n }
 
-// weight is wᵢ as a function of (zᵢ, √nᵢ).
+// weight is wᵢ as a function of (zᵢ, √nᵢ), written with one division:
+// −(z − sgn(z)λ₁)/((β + √n)/α + λ₂) = −α(z − sgn(z)λ₁)/(β + √n + αλ₂).
 func (f *FTRL) weight(z, sq float64) float64 {
 	l1 := f.cfg.L1
 	if math.Abs(z) <= l1 {
@@ -94,7 +102,7 @@ func (f *FTRL) weight(z, sq float64) float64 {
 	if z < 0 {
 		l1 = -l1
 	}
-	return -(z - l1) / ((f.cfg.Beta+sq)/f.cfg.Alpha + f.cfg.L2)
+	return f.cfg.Alpha * (l1 - z) / (f.cfg.Beta + sq + f.alphaL2)
 }
 
 func (f *FTRL) margin(x models.Vector) float64 {
@@ -114,7 +122,7 @@ func (f *FTRL) margin(x models.Vector) float64 {
 	return s
 }
 
-func sigmoid(m float64) float64 { return 1 / (1 + math.Exp(-m)) }
+func sigmoid(m float64) float64 { return mathx.Sigmoid(m) }
 
 // Predict returns the probability that x is positive.
 func (f *FTRL) Predict(x models.Vector) float64 { return sigmoid(f.margin(x)) }
@@ -137,27 +145,37 @@ func (f *FTRL) learn(x models.Vector, y float64) float64 {
 	if x.Index == nil {
 		c := f.c[:len(x.Value)]
 		for i, v := range x.Value {
-			f.step(&c[i], d*v)
+			if g := d * v; g != 0 { // g = 0 changes nothing: skip
+				f.step(&c[i], g)
+			}
 		}
 		return p
 	}
 	idx := x.Index[:len(x.Value)]
 	for k, v := range x.Value {
-		f.step(&f.c[idx[k]], d*v)
+		if g := d * v; g != 0 {
+			f.step(&f.c[idx[k]], g)
+		}
 	}
 	return p
 }
 
+// step applies a non-zero gradient g to one coordinate.
 func (f *FTRL) step(c *coord, g float64) {
-	if g == 0 {
-		return // no change: skipping keeps zero features cheap
-	}
 	n := c.n + g*g
 	sq := math.Sqrt(n)
-	sigma := (sq - c.sq) / f.cfg.Alpha
-	c.z += g - sigma*c.w
-	c.n, c.sq = n, sq
-	c.w = f.weight(c.z, sq)
+	z := c.z + g - (sq-c.sq)*f.invAlpha*c.w
+	c.z, c.n, c.sq = z, n, sq
+	// c.w = f.weight(z, sq), inlined by hand.
+	l1 := f.cfg.L1
+	if math.Abs(z) <= l1 {
+		c.w = 0
+		return
+	}
+	if z < 0 {
+		l1 = -l1
+	}
+	c.w = f.cfg.Alpha * (l1 - z) / (f.cfg.Beta + sq + f.alphaL2)
 }
 
 // Examples returns the number of examples learned.
@@ -197,7 +215,7 @@ func (f *FTRL) Merge(other models.Learner) error {
 		a.sq = math.Sqrt(a.n)
 		a.z = 0
 		if w != 0 {
-			a.z = -w * ((f.cfg.Beta+a.sq)/f.cfg.Alpha + f.cfg.L2)
+			a.z = -w * (f.cfg.Beta + a.sq + f.alphaL2) * f.invAlpha
 			if w > 0 {
 				a.z -= f.cfg.L1
 			} else {
@@ -262,7 +280,7 @@ func (f *FTRL) UnmarshalBinary(data []byte) error {
 	if err := codec.CheckElems(4 * c.Dim); err != nil {
 		return fmt.Errorf("logreg: decode FTRL snapshot: %w", err)
 	}
-	n := &FTRL{cfg: c, c: make([]coord, c.Dim), metrics: metric.NewClassification(c.AUCWindow)}
+	n := newFTRL(c)
 	n.t = d.Count()
 	d.Rows(c.Dim, 2, func(i, j int, v float64) {
 		if j == 0 {

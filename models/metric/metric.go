@@ -29,7 +29,10 @@ func Loss(y, p float64) float64 {
 	if y >= 0.5 {
 		return -math.Log(p)
 	}
-	return -math.Log1p(-p)
+	// Log(1-p) rather than Log1p(-p): the absolute error is below 1e-16
+	// and Log is several times faster on amd64, which matters on the
+	// per-event path.
+	return -math.Log(1 - p)
 }
 
 // Update adds one example.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/models"
 	"github.com/pulse-analytics/pulse/models/internal/codec"
+	"github.com/pulse-analytics/pulse/models/internal/mathx"
 	"github.com/pulse-analytics/pulse/models/metric"
 )
 
@@ -104,7 +105,7 @@ func New(p Params, loss Loss) *Model {
 
 func (m *Model) link(margin float64) float64 {
 	if m.Loss == Logistic {
-		return 1 / (1 + math.Exp(-margin))
+		return mathx.Sigmoid(margin)
 	}
 	return margin
 }
@@ -213,7 +214,7 @@ func (m *Model) learnNormalized(x models.Vector, y float64) float64 {
 }
 
 // Merge folds o into m: SGD and normalized weights are averaged weighted by
-// example count (normalized weights first brought to the larger scale),
+// example count (normalized scales take the maximum, N adds up),
 // AdaGrad weights per coordinate by accumulated squared gradients (by
 // example count where both are zero), whose sums are added.
 func (m *Model) Merge(o *Model) error {
@@ -241,16 +242,12 @@ func (m *Model) Merge(o *Model) error {
 			m.S[i] = ga + gb
 		}
 	case Normalized:
+		// Weights are in the features' own units, so they average as
+		// they are; the scales take the larger. (Rescaling by the NG rule
+		// first would shrink the shard that saw the smaller maximum.)
 		for i := range m.W {
-			sa, sb := m.S[i], o.S[i]
-			s := max(sa, sb)
-			if s == 0 {
-				continue
-			}
-			wa := m.W[i] * (sa * sa) / (s * s)
-			wb := o.W[i] * (sb * sb) / (s * s)
-			m.W[i] = ca*wa + cb*wb
-			m.S[i] = s
+			m.W[i] = ca*m.W[i] + cb*o.W[i]
+			m.S[i] = max(m.S[i], o.S[i])
 		}
 		m.N += o.N
 	}

@@ -68,5 +68,6 @@ func Build(s beam.Scope, cfg Config) error {
 	}
 	jsonl.Write(s, cfg.Output, monitor.TableItemMetrics, t.ItemMetrics)
 	jsonl.Write(s, cfg.Output, monitor.TableCategoryMetrics, t.CategoryMetrics)
+	jsonl.Write(s, cfg.Output, monitor.TableTrending, t.Trending)
 	return nil
 }

@@ -9,29 +9,51 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window/trigger"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/pulse-analytics/pulse/transforms/pane"
 	"github.com/pulse-analytics/pulse/transforms/rollup"
+	"github.com/pulse-analytics/pulse/transforms/trending"
 )
 
-// Config sets the monitor's windows. The zero value of a field means its
-// default.
+// Config sets the monitor's windows and triggers. The zero value of a
+// field means its default (see Defaults).
 type Config struct {
 	// Window is the size of the tumbling windows of item and category
-	// metrics (default 1 minute).
+	// metrics.
 	Window time.Duration
+	// Trending configures the sliding-window top-K rankings.
+	Trending trending.Config
+	// Streaming selects the streaming triggers: early and late panes.
+	// Without it each window fires once, when the watermark passes its end,
+	// which is what a replayed file wants: one final ON_TIME pane per row.
+	Streaming bool
+	// EarlyFiring is the processing-time delay between early panes in
+	// streaming (default 10 s); negative fires no early panes.
+	EarlyFiring time.Duration
+	// Lateness is how long after a window's end late events still update
+	// it, each in a LATE pane. Later data is counted, then dropped.
+	Lateness time.Duration
 }
 
-// Defaults returns the default configuration.
+// Defaults returns the default configuration: 1-minute windows, trending
+// over 5 minutes every minute, top 10, 5 minutes of allowed lateness, and
+// in streaming early panes every 10 s of processing time.
 func Defaults() Config {
-	return Config{Window: time.Minute}
+	return Config{Window: time.Minute, Lateness: 5 * time.Minute, EarlyFiring: 10 * time.Second}
 }
 
 func (c Config) withDefaults() Config {
 	d := Defaults()
 	if c.Window == 0 {
 		c.Window = d.Window
+	}
+	if c.Lateness == 0 {
+		c.Lateness = d.Lateness
+	}
+	if c.EarlyFiring == 0 {
+		c.EarlyFiring = d.EarlyFiring
 	}
 	return c
 }
@@ -42,13 +64,35 @@ func (c Config) Validate() error {
 	if c.Window < time.Second {
 		return fmt.Errorf("monitor: window %v is shorter than 1s", c.Window)
 	}
-	return nil
+	if c.Lateness < 0 {
+		return fmt.Errorf("monitor: allowed lateness %v is negative", c.Lateness)
+	}
+	return c.Trending.Validate()
+}
+
+// WindowOptions returns the trigger, accumulation mode and allowed lateness
+// that every windowed table uses. In streaming: early panes every
+// EarlyFiring of processing time, a pane when the watermark passes the
+// window's end, a late pane for each late event within Lateness, and
+// accumulating panes, so that the latest pane of a window and key holds its
+// complete value. In batch: the default trigger, one pane per window.
+func (c Config) WindowOptions() []beam.WindowIntoOption {
+	c = c.withDefaults()
+	if !c.Streaming {
+		return nil
+	}
+	tr := trigger.AfterEndOfWindow().LateFiring(trigger.Repeat(trigger.AfterCount(1)))
+	if c.EarlyFiring > 0 {
+		tr = tr.EarlyFiring(trigger.Repeat(trigger.AfterProcessingTime().PlusDelay(c.EarlyFiring)))
+	}
+	return []beam.WindowIntoOption{beam.Trigger(tr), beam.PanesAccumulate(), beam.AllowedLateness(c.Lateness)}
 }
 
 // Tables are the monitor's outputs, one PCollection of rows per table.
 type Tables struct {
 	ItemMetrics     beam.PCollection // ItemMetrics
 	CategoryMetrics beam.PCollection // CategoryMetrics
+	Trending        beam.PCollection // trending.Row
 }
 
 func init() {
@@ -64,7 +108,8 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 	}
 	cfg = cfg.withDefaults()
 	s = s.Scope("Monitor")
-	fixed := rollup.Windowing{Fn: window.NewFixedWindows(cfg.Window)}
+	opts := cfg.WindowOptions()
+	fixed := rollup.Windowing{Fn: window.NewFixedWindows(cfg.Window), Options: opts}
 
 	items, err := rollup.PerKey(s, rollup.ByItem, fixed, events)
 	if err != nil {
@@ -74,9 +119,16 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 	if err != nil {
 		return Tables{}, err
 	}
+	tcfg := cfg.Trending
+	tcfg.Options = opts
+	top, err := trending.Build(s, tcfg, events)
+	if err != nil {
+		return Tables{}, err
+	}
 	return Tables{
 		ItemMetrics:     beam.ParDo(s, itemRow, items),
 		CategoryMetrics: beam.ParDo(s, categoryRow, cats),
+		Trending:        top,
 	}, nil
 }
 

@@ -1,0 +1,51 @@
+# Pulse: `make run` runs the main job locally, `make test` runs every test,
+# `make bench` measures. Each target builds what it needs.
+
+GO       ?= go
+GOFLAGS  ?=
+BIN      := bin
+OUT      := out
+EVENTS   ?= 200000
+SEED     ?= 42
+# Go 1.26 or later is needed (go.mod); the fuzz smoke run's length:
+FUZZTIME ?= 10s
+
+.PHONY: all run test bench build check-go vet unit fuzz clean
+
+all: build
+
+check-go:
+	@command -v $(GO) >/dev/null 2>&1 || { echo "make: Go is missing: install Go 1.26+ from https://go.dev/dl and put it on PATH"; exit 1; }
+	@v=$$($(GO) env GOVERSION | sed 's/^go//'); \
+	  major=$${v%%.*}; rest=$${v#*.}; minor=$${rest%%.*}; \
+	  if [ "$$major" -lt 1 ] || { [ "$$major" -eq 1 ] && [ "$$minor" -lt 26 ]; }; then \
+	    echo "make: Go $$v is too old: Pulse needs Go 1.26 or later (https://go.dev/dl)"; exit 1; fi
+
+build: check-go
+	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/...
+
+# run: generate a day of behaviour with duplicates, late and malformed
+# events, run the monitor on prism in process, and print what it wrote.
+run: build
+	@mkdir -p $(OUT)
+	$(BIN)/pulsegen --events=$(EVENTS) --seed=$(SEED) --duplicates=0.02 --late=0.02 --malformed=0.01 --output=$(OUT)/events.jsonl
+	@rm -rf $(OUT)/monitor
+	$(BIN)/pulse --pipeline=monitor --input=$(OUT)/events.jsonl --output=$(OUT)/monitor 2>$(OUT)/pulse.log || { tail -20 $(OUT)/pulse.log; exit 1; }
+
+test: vet unit fuzz
+
+vet: check-go
+	$(GO) vet ./...
+
+unit: check-go
+	$(GO) test $(GOFLAGS) -count=1 ./...
+
+# A short run of each fuzz target; `make fuzz FUZZTIME=10m` for a long one.
+fuzz: check-go
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./transforms/event
+
+bench: check-go
+	$(GO) test -run '^$$' -bench . -benchmem ./models/... ./transforms/event
+
+clean:
+	rm -rf $(BIN) $(OUT)

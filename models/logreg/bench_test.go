@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pulse-analytics/pulse/models"
+	"github.com/pulse-analytics/pulse/models/internal/benchutil"
 )
 
 // benchPool returns 4096 examples (cycled by the benchmarks): dense with d
@@ -41,13 +42,10 @@ func benchLearner(b *testing.B, l models.Learner, d int, sparse bool) {
 	for i := range xs { // warm up: touch every weight once
 		l.PredictLearn(xs[i], ys[i])
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	benchutil.Run(b, func(i int) {
 		k := i & (len(xs) - 1)
 		l.PredictLearn(xs[k], ys[k])
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+	})
 }
 
 func benchFTRL(b *testing.B, dim int) *FTRL {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/pulse-analytics/pulse/models"
+	"github.com/pulse-analytics/pulse/models/internal/benchutil"
 )
 
 // bench measures Learn alone (accumulating statistics) or PredictLearn,
@@ -19,17 +20,14 @@ func bench(b *testing.B, d int, predict bool) {
 		xs[i] = models.Dense(rows[i])
 		r.PredictLearn(xs[i], ys[i])
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	benchutil.Run(b, func(i int) {
 		k := i & (len(xs) - 1)
 		if predict {
 			r.PredictLearn(xs[k], ys[k])
 		} else {
 			r.Learn(xs[k], ys[k])
 		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+	})
 }
 
 func BenchmarkOLSLearnDense16(b *testing.B)        { bench(b, 16, false) }

@@ -2,6 +2,8 @@ package rls
 
 import (
 	"testing"
+
+	"github.com/pulse-analytics/pulse/models/internal/benchutil"
 )
 
 func bench(b *testing.B, d int) {
@@ -13,13 +15,10 @@ func bench(b *testing.B, d int) {
 	for i := range xs {
 		f.PredictLearn(xs[i], ys[i])
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	benchutil.Run(b, func(i int) {
 		k := i & (len(xs) - 1)
 		f.PredictLearn(xs[k], ys[k])
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+	})
 }
 
 func BenchmarkRLSDense16(b *testing.B) { bench(b, 16) }

@@ -148,26 +148,37 @@ func (m *Model) Learn(x models.Vector, y float64) float64 {
 		if m.P.Schedule == InvSqrt {
 			eta /= math.Sqrt(float64(m.T))
 		}
-		for k, v := range x.Value {
-			i := k
-			if x.Index != nil {
-				i = int(x.Index[k])
+		if x.Index == nil {
+			w := w[:len(x.Value)]
+			for i, v := range x.Value {
+				w[i] -= eta * (dl*v + l2*w[i])
 			}
+			break
+		}
+		idx := x.Index[:len(x.Value)]
+		for k, v := range x.Value {
+			i := idx[k]
 			w[i] -= eta * (dl*v + l2*w[i])
 		}
 	case AdaGrad:
-		eta, eps, s := m.P.Eta, m.P.Epsilon, m.S
+		eta, eps, s := m.P.Eta, m.P.Epsilon, m.S[:len(w)]
+		if x.Index == nil {
+			w, s := w[:len(x.Value)], s[:len(x.Value)]
+			for i, v := range x.Value {
+				if g := dl*v + l2*w[i]; g != 0 { // g = 0 changes nothing (and 0/0 if ε = 0)
+					s[i] += g * g
+					w[i] -= eta * g / (math.Sqrt(s[i]) + eps)
+				}
+			}
+			break
+		}
+		idx := x.Index[:len(x.Value)]
 		for k, v := range x.Value {
-			i := k
-			if x.Index != nil {
-				i = int(x.Index[k])
+			i := idx[k]
+			if g := dl*v + l2*w[i]; g != 0 {
+				s[i] += g * g
+				w[i] -= eta * g / (math.Sqrt(s[i]) + eps)
 			}
-			g := dl*v + l2*w[i]
-			if g == 0 {
-				continue // also avoids 0/0 when Epsilon is 0
-			}
-			s[i] += g * g
-			w[i] -= eta * g / (math.Sqrt(s[i]) + eps)
 		}
 	}
 	return pred

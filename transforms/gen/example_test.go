@@ -27,11 +27,11 @@ func Example() {
 	s := g.Stats()
 	fmt.Println(s.Lines, "lines,", s.Malformed, "malformed")
 	// Output:
-	// fresh 00:00:00.001 u96887 click i1916
 	// malformed rejected
-	// fresh 00:00:00.038 u62082 like i1898
-	// fresh 00:00:00.043 u51007 favorite i5938
+	// fresh 00:00:00.024 u58976 view i5051
+	// fresh 00:00:00.028 u90827 view i1234
 	// malformed rejected
-	// malformed rejected
-	// 6 lines, 3 malformed
+	// fresh 00:00:00.051 u36889 view i1553
+	// fresh 00:00:00.068 u16196 like i5540
+	// 6 lines, 2 malformed
 }

@@ -30,9 +30,10 @@ import (
 type Config struct {
 	// Seed selects the stream; every Seed, including 0, is valid.
 	Seed uint64
-	// Users is the number of distinct users (default 100000). With too few
-	// users for Rate, sessions find no idle user and the rate falls short;
-	// Stats.Dropped counts those sessions.
+	// Users is the number of distinct users (default 100000). A session
+	// needs an idle user and a user rests 30 minutes between sessions, so
+	// with too few users for Rate the achieved rate falls short (it takes
+	// roughly 500 users per event/s); Stats.String reports the achieved rate.
 	Users int
 	// Items is the number of distinct items (default 10000).
 	Items int
@@ -86,6 +87,7 @@ const (
 	Malformed
 )
 
+// String returns the kind's name.
 func (k Kind) String() string {
 	switch k {
 	case Fresh:
@@ -111,9 +113,8 @@ type Stats struct {
 	// Held counts late events generated but not yet emitted: a stream cut
 	// short loses them, as a pipeline loses data later than its horizon.
 	Held int64
-	// Sessions counts sessions started; Dropped counts session arrivals
-	// discarded because every user was busy or resting.
-	Sessions, Dropped int64
+	// Sessions counts sessions started.
+	Sessions int64
 	// Actions counts fresh and late lines by action (duplicates excluded).
 	Actions [event.NumActions]int64
 	// MinTime and MaxTime bound the event times, in Unix milliseconds, of
@@ -125,15 +126,15 @@ type Stats struct {
 func (s Stats) String() string {
 	b := fmt.Appendf(nil, "%d lines: %d valid (%d duplicate, %d late), %d malformed; %d sessions",
 		s.Lines, s.Valid, s.Duplicates, s.Late, s.Malformed, s.Sessions)
-	if s.Dropped > 0 {
-		b = fmt.Appendf(b, " (%d dropped: too few users for the rate)", s.Dropped)
-	}
 	if s.Held > 0 {
 		b = fmt.Appendf(b, "; %d late events still held", s.Held)
 	}
 	if s.Valid > 0 {
 		b = fmt.Appendf(b, "; event time %s to %s",
 			time.UnixMilli(s.MinTime).UTC().Format(time.RFC3339), time.UnixMilli(s.MaxTime).UTC().Format(time.RFC3339))
+		if s.MaxTime > s.MinTime {
+			b = fmt.Appendf(b, " (%.1f valid events/s)", float64(s.Valid)/(float64(s.MaxTime-s.MinTime)/1000))
+		}
 	}
 	return string(b)
 }
@@ -475,13 +476,19 @@ func (g *Generator) advance() (*session, step) {
 			return s, st
 		}
 		t := g.nextArrival
-		g.nextArrival = g.arrivalAfter(t)
-		g.clock = t
 		user, ok := g.idleUser(t)
 		if !ok {
-			g.stats.Dropped++
+			// Every user is busy or resting: arrivals until one is ready are
+			// lost, and the process is memoryless, so restart it from then
+			// (or from the next session end) rather than drawing each one.
+			g.nextArrival = math.Inf(1)
+			if g.restHead < len(g.resting) {
+				g.nextArrival = g.arrivalAfter(g.resting[g.restHead].ready)
+			}
 			continue
 		}
+		g.nextArrival = g.arrivalAfter(t)
+		g.clock = t
 		var s *session
 		if n := len(g.free); n > 0 {
 			s, g.free = g.free[n-1], g.free[:n-1]
@@ -526,6 +533,9 @@ func (g *Generator) endSession(s *session, t float64) {
 	}
 	// Sessions end in time order, so resting stays sorted by ready.
 	g.resting = append(g.resting, rest{user: s.user, ready: t + restMS})
+	if math.IsInf(g.nextArrival, 1) {
+		g.nextArrival = g.arrivalAfter(t + restMS)
+	}
 	g.free = append(g.free, s)
 }
 
@@ -799,7 +809,7 @@ func (g *Generator) valid(a event.Action, t int64) {
 	s := &g.stats
 	s.Valid++
 	s.Actions[a]++
-	if s.MinTime == 0 || t < s.MinTime {
+	if s.Valid == 1 || t < s.MinTime {
 		s.MinTime = t
 	}
 	if t > s.MaxTime {

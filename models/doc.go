@@ -21,8 +21,8 @@
 //	p := learner.PredictLearn(x, y) // predict, score, then learn
 //
 // and keeps learner.MarshalBinary() in state. PredictLearn returns the same
-// prediction as Predict followed by Learn, and records it in Metrics first
-// (River's progressive_val_score order). A learner restored with
+// prediction as Predict followed by Learn, and records that prediction in
+// Metrics (River's progressive_val_score order). A learner restored with
 // UnmarshalBinary continues bit for bit as if it had never stopped.
 //
 // Merge folds in a learner of the same kind and hyper-parameters trained on

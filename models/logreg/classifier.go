@@ -11,16 +11,17 @@ import (
 
 func init() { codec.Register(codec.KindLogReg, func() any { return new(Classifier) }) }
 
-// Optimizer is the Classifier's update rule.
+// Optimizer is the Classifier's update rule. Its values are stored in
+// snapshots.
 type Optimizer uint8
 
 const (
 	// SGD is w ← w − ηₜ·g with g = (p − y)x + λw and ηₜ set by Schedule.
-	SGD Optimizer = Optimizer(linear.SGD)
+	SGD Optimizer = 0
 	// AdaGrad is Gᵢ ← Gᵢ + gᵢ², wᵢ ← wᵢ − η·gᵢ/(√Gᵢ + ε), per coordinate.
-	AdaGrad Optimizer = Optimizer(linear.AdaGrad)
+	AdaGrad Optimizer = 1
 	// Normalized is algorithm NG of Ross, Mineiro and Langford (2013).
-	Normalized Optimizer = Optimizer(linear.Normalized)
+	Normalized Optimizer = 2
 )
 
 // Schedule is SGD's learning-rate schedule.
@@ -28,9 +29,9 @@ type Schedule uint8
 
 const (
 	// Constant uses ηₜ = Eta.
-	Constant Schedule = Schedule(linear.Constant)
+	Constant Schedule = 0
 	// InvSqrt uses ηₜ = Eta/√t, t counting examples from 1.
-	InvSqrt Schedule = Schedule(linear.InvSqrt)
+	InvSqrt Schedule = 1
 )
 
 // Config holds a Classifier's hyper-parameters.

@@ -245,17 +245,21 @@ type live struct {
 	s  *session
 }
 
+// session is laid out for the cache: reading the next event touches the
+// first 128 bytes (header and first steps), which sit in one line pair
+// because the struct is exactly 256 bytes, a size class aligned to 256.
 type session struct {
+	plan    []step // backed by buf unless a large checkout spills
+	next    int32
 	user    int32
-	u       user
 	uid     string
-	plan    []step // backed by buf, so planning does not allocate
-	buf     [2 * maxCart]step
-	next    int
-	visits  int     // item visits still to plan
+	u       user
+	visits  int32 // item visits still to plan
+	checked bool  // checkout planned
+	buf     [8]step
 	resume  float64 // when the next visit starts
 	cart    []int32
-	checked bool // checkout planned
+	_       [32]byte
 }
 
 // New returns a Generator for cfg, or an error if cfg is invalid.
@@ -467,7 +471,7 @@ func (g *Generator) advance() (*session, step) {
 			st := s.plan[s.next]
 			s.next++
 			g.clock = st.at
-			if s.next < len(s.plan) || g.replan(s) {
+			if int(s.next) < len(s.plan) || g.replan(s) {
 				g.sessions[0].at = s.plan[s.next].at
 				g.down(0)
 			} else {
@@ -569,15 +573,12 @@ func (g *Generator) down(i int) {
 	}
 }
 
-func newSession() *session {
-	s := &session{}
-	s.plan = s.buf[:0]
-	return s
-}
+func newSession() *session { return &session{} }
 
 // startSession resets s for user at time t and plans its first visit.
 func (g *Generator) startSession(s *session, user int32, t float64) {
 	s.user, s.u, s.uid, s.next, s.checked = user, g.users[user], "", 0, false
+	s.plan = s.buf[:0] // drop any spilled plan
 	eng := float64(s.u.eng)
 	s.cart = s.cart[:0]
 	// Engaged users browse longer: geometric with mean 1/(1-p).

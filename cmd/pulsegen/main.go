@@ -126,8 +126,8 @@ func generate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if !*quiet {
 		elapsed := time.Since(began)
-		fmt.Fprintf(stderr, "pulsegen: %v; %v (%.0f lines/s)\n",
-			g.Stats(), elapsed.Round(time.Millisecond), float64(g.Stats().Lines)/elapsed.Seconds())
+		fmt.Fprintf(stderr, "pulsegen: %v; written in %.3fs (%.0f lines/s)\n",
+			g.Stats(), elapsed.Seconds(), float64(g.Stats().Lines)/elapsed.Seconds())
 	}
 	return nil
 }

@@ -329,6 +329,9 @@ func Unmarshal(data []byte, kind codec.Kind, loss Loss) (*Model, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", codec.ErrCorrupt, err)
 	}
+	if loss != Logistic && p.AUCWindow != 0 {
+		return nil, fmt.Errorf("%w: AUC window for a regressor", codec.ErrCorrupt)
+	}
 	if err := codec.CheckElems(2 * p.Dim); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,28 @@
+package sessions
+
+import (
+	"math"
+	"testing"
+
+	"github.com/pulse-analytics/pulse/transforms/event"
+)
+
+func TestHitCoder(t *testing.T) {
+	for _, h := range []hit{
+		{},
+		{Time: 1767225600000, Item: hashItem("i1"), Action: event.Purchase},
+		{Time: -1, Item: math.MaxUint64, Action: event.Payment},
+		{Time: math.MaxInt64, Item: 1, Action: event.View},
+	} {
+		b := encodeHit(h)
+		got, err := decodeHit(b)
+		if err != nil || got != h {
+			t.Errorf("decode(encode(%+v)) = %+v, %v", h, got, err)
+		}
+		for _, bad := range [][]byte{nil, b[:len(b)-1], append(b[:len(b):len(b)], 0)} {
+			if _, err := decodeHit(bad); err == nil {
+				t.Errorf("decodeHit(%x) accepted corrupt input", bad)
+			}
+		}
+	}
+}

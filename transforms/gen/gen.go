@@ -192,7 +192,7 @@ type Generator struct {
 	lag               float64
 	held              []heldLine // min-heap on release
 	spare             [][]byte
-	ring              [recent]ringLine
+	ring              [recent][]byte // the last fresh lines, for duplicates
 	ringN             int
 
 	pending bool // ev holds a model event not yet used (after warm-up)
@@ -216,10 +216,6 @@ type user struct {
 type rest struct {
 	user  int32
 	ready float64
-}
-
-type ringLine struct {
-	line []byte
 }
 
 type heldLine struct {
@@ -264,7 +260,7 @@ type session struct {
 
 // New returns a Generator for cfg, or an error if cfg is invalid.
 func New(cfg Config) (*Generator, error) {
-	if err := cfg.fill(); err != nil {
+	if err := cfg.setDefaults(); err != nil {
 		return nil, fmt.Errorf("gen: %w", err)
 	}
 	g := &Generator{
@@ -293,7 +289,8 @@ func New(cfg Config) (*Generator, error) {
 	return g, nil
 }
 
-func (c *Config) fill() error {
+// setDefaults validates c and replaces zero values by their defaults.
+func (c *Config) setDefaults() error {
 	switch {
 	case c.Users < 0:
 		return fmt.Errorf("users %d: must be positive", c.Users)
@@ -774,7 +771,7 @@ func (g *Generator) Next(buf []byte) ([]byte, Kind) {
 	}
 	if g.pDup > 0 && g.ringN > 0 && g.rng.Float64() < g.pDup {
 		n := min(g.ringN, recent)
-		buf = append(buf, g.ring[(g.ringN-1-g.rng.IntN(n))%recent].line...)
+		buf = append(buf, g.ring[(g.ringN-1-g.rng.IntN(n))%recent]...)
 		g.stats.Valid++
 		g.stats.Duplicates++
 		return buf, Duplicate
@@ -798,7 +795,7 @@ func (g *Generator) Next(buf []byte) ([]byte, Kind) {
 		buf = g.ev.AppendJSON(buf)
 		if g.pDup > 0 {
 			r := &g.ring[g.ringN%recent]
-			r.line = append(r.line[:0], buf[start:]...)
+			*r = append((*r)[:0], buf[start:]...)
 			g.ringN++
 		}
 		g.valid(g.ev.Action, g.ev.EventTime)

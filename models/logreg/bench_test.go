@@ -12,19 +12,26 @@ import (
 // features, or sparse with 20 active features hashed uniformly into 2^18.
 func benchPool(d int, sparse bool) ([]models.Vector, []float64) {
 	r := rand.New(rand.NewPCG(1, 2))
-	xs := make([]models.Vector, 4096)
-	ys := make([]float64, len(xs))
+	const n = 4096
+	width := d
+	if sparse {
+		width = 20
+	}
+	// One backing array, as a pipeline refills one buffer per event: the
+	// vector being learned is contiguous and hot, the weights are not.
+	idx := make([]uint32, n*width)
+	val := make([]float64, n*width)
+	xs := make([]models.Vector, n)
+	ys := make([]float64, n)
 	for k := range xs {
+		v := val[k*width : (k+1)*width]
 		if sparse {
-			idx := make([]uint32, 20)
-			val := make([]float64, 20)
-			for j := range idx {
-				idx[j] = uint32(r.IntN(1 << 18))
-				val[j] = 1
+			ix := idx[k*width : (k+1)*width]
+			for j := range ix {
+				ix[j], v[j] = uint32(r.IntN(1<<18)), 1
 			}
-			xs[k] = models.Sparse(idx, val)
+			xs[k] = models.Sparse(ix, v)
 		} else {
-			v := make([]float64, d)
 			for j := range v {
 				v[j] = r.NormFloat64()
 			}

@@ -53,9 +53,11 @@ var ErrCorrupt = errors.New("corrupt or unsupported snapshot")
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // MaxElems bounds how many float64 values a decoder lets a snapshot's
-// header ask for before they are allocated. Tests lower it so that fuzzing
-// cannot ask for gigabytes.
-var MaxElems = 1 << 30
+// header ask for before they are allocated. By default only the learners'
+// own config limits apply (a snapshot whose CRC checks was written by a
+// learner that held that much); fuzz tests lower it so that re-sealed
+// garbage cannot ask for gigabytes.
+var MaxElems = math.MaxInt
 
 // CheckElems reports an error if allocating n values is not allowed.
 func CheckElems(n int) error {

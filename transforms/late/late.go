@@ -1,0 +1,129 @@
+// Package late keeps events that are too late for the windowed tables from
+// vanishing. A runner drops an element silently once the watermark has
+// passed its window's end plus the allowed lateness; Guard instead sends
+// such events to the dead letter with the reason, and counts them
+// (events_too_late), so that read = used + dead-lettered + de-duplicated +
+// too late.
+//
+// A DoFn cannot read the watermark, but an event-time timer proves, when it
+// fires, that the watermark has reached its time. Guard keys events by
+// their tumbling window (and a shard of their id, so that the current
+// window is not one hot key), sets a timer for just after the window
+// expires, and from then on dead-letters the key's events. An event is
+// caught when an earlier event of the same window and shard arrived in
+// time to set the timer; the first event ever seen of an already expired
+// window and shard still reaches the windowing, which drops it uncounted.
+// The expiry mark is forgotten a day after the window expired. Guard uses
+// only Value state and event-time timers, so it runs on Flink.
+package late
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/pulse-analytics/pulse/transforms/deadletter"
+	"github.com/pulse-analytics/pulse/transforms/event"
+)
+
+// CounterTooLate counts events dead-lettered as too late.
+const CounterTooLate = "events_too_late"
+
+const forget = "forget"
+
+// Retention is how long after a window expired the guard remembers it.
+const Retention = 24 * time.Hour
+
+func init() {
+	register.DoFn2x2[beam.EventTime, event.Event, string, event.Event](&keyFn{})
+	register.DoFn8x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, event.Event, func(beam.EventTime, event.Event), func(deadletter.Row), error](&guardFn{})
+	register.Emitter2[beam.EventTime, event.Event]()
+	register.Emitter1[deadletter.Row]()
+}
+
+// Guard passes on the events (a PCollection<event.Event> in the global
+// window, timestamped by event time) that tumbling windows of the given
+// size and allowed lateness still accept, and returns the others as
+// dead-letter rows. shards spreads each window over that many keys. Use it
+// on unbounded input: a bounded replay has no late data.
+func Guard(s beam.Scope, window, lateness time.Duration, shards int, events beam.PCollection) (kept, dead beam.PCollection) {
+	s = s.Scope("LateGuard")
+	fn := &guardFn{
+		WindowMillis:   window.Milliseconds(),
+		LatenessMillis: lateness.Milliseconds(),
+		Expired:        state.MakeValueState[bool]("expired"),
+		Timer:          timers.InEventTime("expiry"),
+	}
+	keyed := beam.ParDo(s, &keyFn{WindowMillis: window.Milliseconds(), Shards: max(shards, 1)}, events)
+	return beam.ParDo2(s, fn, keyed)
+}
+
+// keyFn keys an event by its window's start and a stable hash of its id.
+type keyFn struct {
+	WindowMillis int64 `json:"window_millis"`
+	Shards       int   `json:"shards"`
+}
+
+func (fn *keyFn) ProcessElement(ts beam.EventTime, e event.Event) (string, event.Event) {
+	h := fnv.New32a()
+	h.Write([]byte(e.EventID))
+	return fmt.Sprintf("%d/%d", windowStart(int64(ts), fn.WindowMillis), h.Sum32()%uint32(fn.Shards)), e
+}
+
+func windowStart(t, size int64) int64 { return t - ((t%size)+size)%size }
+
+type guardFn struct {
+	WindowMillis   int64 `json:"window_millis"`
+	LatenessMillis int64 `json:"lateness_millis"`
+
+	// Expired is set once the untagged timer fired: the watermark has
+	// passed the key's window expiry. The timer tagged "forget" clears it.
+	// (One family with tags: prism v2.77 hangs a DoFn with two families.)
+	Expired state.Value[bool]
+	Timer   timers.EventTime
+
+	tooLate int64
+}
+
+func (fn *guardFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, _ string, e event.Event, kept func(beam.EventTime, event.Event), dead func(deadletter.Row)) error {
+	expired, _, err := fn.Expired.Read(sp)
+	if err != nil {
+		return fmt.Errorf("late guard: %w", err)
+	}
+	if expired {
+		fn.tooLate++
+		dead(deadletter.New(e.AppendJSON(nil), fmt.Sprintf("too late: event_time %s is past its window's allowed lateness (%v)",
+			e.Time().Format(time.RFC3339Nano), time.Duration(fn.LatenessMillis)*time.Millisecond), "late-guard", time.Now()))
+		return nil
+	}
+	kept(ts, e)
+	// The window's last accepted watermark is its maximum timestamp plus the
+	// lateness; a timer just after it fires once the window is closed.
+	// Setting it again for the same key and time is harmless.
+	exp := windowStart(int64(ts), fn.WindowMillis) + fn.WindowMillis - 1 + fn.LatenessMillis
+	fn.Timer.Set(tp, mtime.FromMilliseconds(exp+1).ToTime(), timers.WithNoOutputTimestamp())
+	return nil
+}
+
+func (fn *guardFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, _ string, tc timers.Context, _ func(beam.EventTime, event.Event), _ func(deadletter.Row)) error {
+	if tc.Tag == forget {
+		fn.Expired.Clear(sp)
+		return nil
+	}
+	fn.Timer.Set(tp, ts.ToTime().Add(Retention), timers.WithTag(forget), timers.WithNoOutputTimestamp())
+	return fn.Expired.Write(sp, true)
+}
+
+func (fn *guardFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, event.Event), _ func(deadletter.Row)) {
+	if fn.tooLate != 0 {
+		beam.NewCounter("pulse", CounterTooLate).Inc(ctx, fn.tooLate)
+		fn.tooLate = 0
+	}
+}

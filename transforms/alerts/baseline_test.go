@@ -186,7 +186,7 @@ func TestAdvanceScoresGapsAsEmpty(t *testing.T) {
 	}
 }
 
-func TestSilence(t *testing.T) {
+func TestSeriesSilence(t *testing.T) {
 	base := counts(map[event.Action]int64{event.View: 100})
 	cfg := Defaults()
 	if s := warm(&cfg, 20, base); s.silent(&cfg) {

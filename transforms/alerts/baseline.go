@@ -61,7 +61,7 @@ type finding struct {
 	Z        float64
 }
 
-// Severity returns the severity of a z-score under threshold z: Critical
+// severity returns the severity of a z-score under threshold z: Critical
 // from 2z, Warning from z, else "".
 func severity(zscore, z float64) string {
 	switch a := math.Abs(zscore); {

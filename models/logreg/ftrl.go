@@ -42,11 +42,13 @@ func (c FTRLConfig) validate() error {
 	return nil
 }
 
-// coord is one coordinate's state, kept together so a sparse update
-// touches one cache line per feature. sq = √n and w is the weight that
-// (z, n) define; both are cached to save a square root and a division
-// per feature on prediction.
-type coord struct{ w, z, n, sq float64 }
+// state is one coordinate's (zᵢ, nᵢ). Weights are not stored: prediction
+// derives each from its 16 bytes, which halves the memory a hashed table
+// touches (4 coordinates per cache line). Against caching w and √n (32
+// bytes) that measured about 25% faster on 20 features hashed into 2^18,
+// and costs dense input one more square root per feature (Dense64 about
+// 25% slower, Dense16 about even).
+type state struct{ z, n float64 }
 
 // FTRL is FTRL-Proximal logistic regression. Per coordinate i it keeps
 // zᵢ and nᵢ (the sum of squared gradients); the weight is
@@ -63,9 +65,13 @@ type coord struct{ w, z, n, sq float64 }
 type FTRL struct {
 	cfg               FTRLConfig
 	invAlpha, alphaL2 float64 // 1/α and αλ₂, derived from cfg
-	c                 []coord
+	s                 []state
 	t                 int64
 	metrics           *metric.Set
+	// Scratch for the example being learned, per feature: the weight and
+	// √n the prediction used, and the state they came from.
+	sw, ssq []float64
+	sst     []state
 }
 
 var _ models.Learner = (*FTRL)(nil)
@@ -79,7 +85,7 @@ func NewFTRL(c FTRLConfig) (*FTRL, error) {
 }
 
 func newFTRL(c FTRLConfig) *FTRL {
-	return &FTRL{cfg: c, invAlpha: 1 / c.Alpha, alphaL2: c.Alpha * c.L2, c: make([]coord, c.Dim),
+	return &FTRL{cfg: c, invAlpha: 1 / c.Alpha, alphaL2: c.Alpha * c.L2, s: make([]state, c.Dim),
 		metrics: metric.NewClassification(c.AUCWindow)}
 }
 
@@ -87,10 +93,10 @@ func newFTRL(c FTRLConfig) *FTRL {
 func (f *FTRL) Config() FTRLConfig { return f.cfg }
 
 // Weight returns wᵢ.
-func (f *FTRL) Weight(i int) float64 { return f.c[i].w }
+func (f *FTRL) Weight(i int) float64 { return f.weight(f.s[i].z, math.Sqrt(f.s[i].n)) }
 
 // State returns zᵢ and nᵢ.
-func (f *FTRL) State(i int) (z, n float64) { return f.c[i].z, f.c[i].n }
+func (f *FTRL) State(i int) (z, n float64) { return f.s[i].z, f.s[i].n }
 
 // weight is wᵢ as a function of (zᵢ, √nᵢ), written with one division:
 // −(z − sgn(z)λ₁)/((β + √n)/α + λ₂) = −α(z − sgn(z)λ₁)/(β + √n + αλ₂).
@@ -105,21 +111,52 @@ func (f *FTRL) weight(z, sq float64) float64 {
 	return f.cfg.Alpha * (l1 - z) / (f.cfg.Beta + sq + f.alphaL2)
 }
 
+// margin returns w·x, summing in x's order.
 func (f *FTRL) margin(x models.Vector) float64 {
-	var s float64
-	c := f.c
+	var m float64
 	if x.Index == nil {
-		c = c[:len(x.Value)]
+		st := f.s[:len(x.Value)]
 		for i, v := range x.Value {
-			s += c[i].w * v
+			m += f.weight(st[i].z, math.Sqrt(st[i].n)) * v
 		}
-		return s
+		return m
 	}
 	idx := x.Index[:len(x.Value)]
 	for k, v := range x.Value {
-		s += c[idx[k]].w * v
+		s := f.s[idx[k]]
+		m += f.weight(s.z, math.Sqrt(s.n)) * v
 	}
-	return s
+	return m
+}
+
+// marginRecord is margin, also recording each feature's weight, √n and
+// state in the scratch slices.
+func (f *FTRL) marginRecord(x models.Vector) float64 {
+	k := len(x.Value)
+	if cap(f.sw) < k {
+		f.sw, f.ssq, f.sst = make([]float64, k), make([]float64, k), make([]state, k)
+	}
+	sw, ssq := f.sw[:k], f.ssq[:k]
+	var m float64
+	if x.Index == nil {
+		st := f.s[:k]
+		for i, v := range x.Value {
+			sq := math.Sqrt(st[i].n)
+			w := f.weight(st[i].z, sq)
+			sw[i], ssq[i] = w, sq
+			m += w * v
+		}
+		return m
+	}
+	idx, sst := x.Index[:k], f.sst[:k]
+	for j, v := range x.Value {
+		s := f.s[idx[j]]
+		sq := math.Sqrt(s.n)
+		w := f.weight(s.z, sq)
+		sw[j], ssq[j], sst[j] = w, sq, s
+		m += w * v
+	}
+	return m
 }
 
 func sigmoid(m float64) float64 { return mathx.Sigmoid(m) }
@@ -139,43 +176,47 @@ func (f *FTRL) PredictLearn(x models.Vector, y float64) float64 {
 }
 
 func (f *FTRL) learn(x models.Vector, y float64) float64 {
-	p := sigmoid(f.margin(x))
+	p := sigmoid(f.marginRecord(x))
 	f.t++
 	d := p - y
+	k := len(x.Value)
+	sw, ssq := f.sw[:k], f.ssq[:k]
+	invAlpha := f.invAlpha
 	if x.Index == nil {
-		c := f.c[:len(x.Value)]
+		st := f.s[:k]
 		for i, v := range x.Value {
-			if g := d * v; g != 0 { // g = 0 changes nothing: skip
-				f.step(&c[i], g)
+			g := d * v
+			if g == 0 {
+				continue // no change: skipping keeps zero features cheap
 			}
+			s := &st[i]
+			n := s.n + g*g
+			sq := math.Sqrt(n)
+			s.z += g - (sq-ssq[i])*invAlpha*sw[i]
+			s.n = n
 		}
 		return p
 	}
-	idx := x.Index[:len(x.Value)]
-	for k, v := range x.Value {
-		if g := d * v; g != 0 {
-			f.step(&f.c[idx[k]], g)
+	idx, sst := x.Index[:k], f.sst[:k]
+	for j, v := range x.Value {
+		g := d * v
+		if g == 0 {
+			continue
 		}
+		s := &f.s[idx[j]]
+		w, sqOld := sw[j], ssq[j]
+		if *s != sst[j] {
+			// An earlier occurrence of this index in x has updated it:
+			// continue from there, as a sequential update would.
+			sqOld = math.Sqrt(s.n)
+			w = f.weight(s.z, sqOld)
+		}
+		n := s.n + g*g
+		sq := math.Sqrt(n)
+		s.z += g - (sq-sqOld)*invAlpha*w
+		s.n = n
 	}
 	return p
-}
-
-// step applies a non-zero gradient g to one coordinate.
-func (f *FTRL) step(c *coord, g float64) {
-	n := c.n + g*g
-	sq := math.Sqrt(n)
-	z := c.z + g - (sq-c.sq)*f.invAlpha*c.w
-	c.z, c.n, c.sq = z, n, sq
-	// c.w = f.weight(z, sq), inlined by hand.
-	l1 := f.cfg.L1
-	if math.Abs(z) <= l1 {
-		c.w = 0
-		return
-	}
-	if z < 0 {
-		l1 = -l1
-	}
-	c.w = f.cfg.Alpha * (l1 - z) / (f.cfg.Beta + sq + f.alphaL2)
 }
 
 // Examples returns the number of examples learned.
@@ -203,26 +244,25 @@ func (f *FTRL) Merge(other models.Learner) error {
 	if ta+tb > 0 {
 		ca, cb = ta/(ta+tb), tb/(ta+tb)
 	}
-	for i := range f.c {
-		a, b := &f.c[i], &o.c[i]
+	for i := range f.s {
+		a, b := &f.s[i], &o.s[i]
+		wa, wb := f.weight(a.z, math.Sqrt(a.n)), o.weight(b.z, math.Sqrt(b.n))
 		var w float64
 		if s := a.n + b.n; s > 0 {
-			w = (a.n*a.w + b.n*b.w) / s
+			w = (a.n*wa + b.n*wb) / s
 		} else {
-			w = ca*a.w + cb*b.w
+			w = ca*wa + cb*wb
 		}
 		a.n += b.n
-		a.sq = math.Sqrt(a.n)
 		a.z = 0
 		if w != 0 {
-			a.z = -w * (f.cfg.Beta + a.sq + f.alphaL2) * f.invAlpha
+			a.z = -w * (f.cfg.Beta + math.Sqrt(a.n) + f.alphaL2) * f.invAlpha
 			if w > 0 {
 				a.z -= f.cfg.L1
 			} else {
 				a.z += f.cfg.L1
 			}
 		}
-		a.w = f.weight(a.z, a.sq) // keep w a function of (z, n), as decoding assumes
 	}
 	f.t += o.t
 	return f.metrics.Merge(o.metrics)
@@ -231,7 +271,8 @@ func (f *FTRL) Merge(other models.Learner) error {
 // Clone returns a deep copy.
 func (f *FTRL) Clone() *FTRL {
 	c := *f
-	c.c = append([]coord(nil), f.c...)
+	c.s = append([]state(nil), f.s...)
+	c.sw, c.ssq, c.sst = nil, nil, nil
 	c.metrics = f.metrics.Clone()
 	return &c
 }
@@ -251,11 +292,11 @@ func (f *FTRL) MarshalBinary() ([]byte, error) {
 	e.F64(f.cfg.L2)
 	e.U32(uint32(f.cfg.AUCWindow))
 	e.I64(f.t)
-	e.Rows(len(f.c), 2, func(i, j int) float64 {
+	e.Rows(len(f.s), 2, func(i, j int) float64 {
 		if j == 0 {
-			return f.c[i].z
+			return f.s[i].z
 		}
-		return f.c[i].n
+		return f.s[i].n
 	})
 	e.Bytes(mb)
 	return e.Finish(), nil
@@ -284,11 +325,11 @@ func (f *FTRL) UnmarshalBinary(data []byte) error {
 	n.t = d.Count()
 	d.Rows(c.Dim, 2, func(i, j int, v float64) {
 		if j == 0 {
-			n.c[i].z = v
+			n.s[i].z = v
 		} else if !(v >= 0) {
 			d.Fail("negative n at %d", i)
 		} else {
-			n.c[i].n = v
+			n.s[i].n = v
 		}
 	})
 	mb := d.Bytes()
@@ -301,12 +342,6 @@ func (f *FTRL) UnmarshalBinary(data []byte) error {
 	if n.metrics.Task() != metric.Classification || (n.metrics.AUC == nil) != (c.AUCWindow == 0) ||
 		n.metrics.AUC != nil && n.metrics.AUC.Window() != c.AUCWindow {
 		return fmt.Errorf("logreg: decode FTRL snapshot: %w: metrics do not match the config", codec.ErrCorrupt)
-	}
-	for i := range n.c {
-		if cc := &n.c[i]; cc.n != 0 || cc.z != 0 {
-			cc.sq = math.Sqrt(cc.n)
-			cc.w = n.weight(cc.z, cc.sq)
-		}
 	}
 	*f = *n
 	return nil

@@ -297,3 +297,52 @@ func TestSnapshotCompact(t *testing.T) {
 		t.Errorf("snapshot of 80 touched coordinates is %d bytes", len(b))
 	}
 }
+
+// TestFTRLRepeatedIndex checks the sparse path against a direct
+// transcription of the paper's per-coordinate update, applied to each
+// occurrence of a repeated index in turn, bit for bit.
+func TestFTRLRepeatedIndex(t *testing.T) {
+	cfg := FTRLConfig{Dim: 4, Alpha: 0.1, Beta: 1, L1: 0.05, L2: 0.1}
+	f, _ := NewFTRL(cfg)
+	z, n := make([]float64, 4), make([]float64, 4)
+	w := func(i int) float64 {
+		if math.Abs(z[i]) <= cfg.L1 {
+			return 0
+		}
+		return cfg.Alpha * (math.Copysign(cfg.L1, z[i]) - z[i]) / (cfg.Beta + math.Sqrt(n[i]) + cfg.Alpha*cfg.L2)
+	}
+	examples := []struct {
+		idx []uint32
+		val []float64
+		y   float64
+	}{
+		{[]uint32{0, 2, 0}, []float64{1, 0.5, 2}, 1},
+		{[]uint32{2, 2, 2, 1}, []float64{-1, 0.5, 3, 1}, 0},
+		{[]uint32{0, 1, 0, 3}, []float64{1, 1, -1, 2}, 1},
+		{[]uint32{3, 3}, []float64{0.7, 0.7}, 0},
+	}
+	for round := 0; round < 3; round++ {
+		for e, ex := range examples {
+			var m float64
+			for k, i := range ex.idx {
+				m += w(int(i)) * ex.val[k]
+			}
+			want := sig(m)
+			for k, i := range ex.idx {
+				g := (want - ex.y) * ex.val[k]
+				wi, sqOld := w(int(i)), math.Sqrt(n[i])
+				n[i] += g * g
+				z[i] += g - (math.Sqrt(n[i])-sqOld)/cfg.Alpha*wi
+			}
+			got := f.PredictLearn(models.Sparse(ex.idx, ex.val), ex.y)
+			if math.Abs(got-want) > 1e-15 {
+				t.Fatalf("round %d example %d: prediction %v, want %v", round, e, got, want)
+			}
+			for i := range z {
+				if gz, gn := f.State(i); math.Abs(gz-z[i]) > 1e-13 || math.Abs(gn-n[i]) > 1e-13 {
+					t.Fatalf("round %d example %d: state %d = (%v, %v), want (%v, %v)", round, e, i, gz, gn, z[i], n[i])
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,573 @@
+// Package learn trains the declared models (transforms/spec) online, in
+// event time, with Flink-safe state.
+//
+// Labelled examples are keyed by (model, key value), grouped into short
+// fixed event-time windows (the batch) by a GroupByKey, which moves them
+// in bulk, then re-windowed into the global window for a stateful DoFn.
+// Per key it holds the learner's snapshot in Value state and the batches
+// not yet trained in a Bag; an event-time timer per batch (one family,
+// tagged by window) trains every waiting batch whose window the watermark
+// has passed, oldest first. A batch's examples are sorted by (event time,
+// event_id), so replaying a file gives bit-identical models. The learner
+// is decoded and encoded once per timer firing, not per event.
+package learn
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/pulse-analytics/pulse/models"
+	"github.com/pulse-analytics/pulse/models/drift"
+	"github.com/pulse-analytics/pulse/models/linreg"
+	"github.com/pulse-analytics/pulse/models/logreg"
+	"github.com/pulse-analytics/pulse/models/metric"
+	"github.com/pulse-analytics/pulse/models/rls"
+	"github.com/pulse-analytics/pulse/transforms/alerts"
+	"github.com/pulse-analytics/pulse/transforms/event"
+	_ "github.com/pulse-analytics/pulse/transforms/parse" // event.Event coder
+	"github.com/pulse-analytics/pulse/transforms/spec"
+)
+
+// DefaultBatch is the batch window Train uses when given none.
+const DefaultBatch = time.Minute
+
+// TopWeights is how many weights a Snapshot row lists.
+const TopWeights = 20
+
+// Counters in the "pulse" namespace.
+const (
+	CounterExamples = "learn_examples"
+	CounterBatches  = "learn_batches"
+)
+
+// ScopeModel is the alerts.Row scope of a drift alert; its Key is
+// "model/key" and its Metric "drift:" plus the loss.
+const ScopeModel = "model"
+
+func init() {
+	register.DoFn3x0[*event.Event, func(string, event.Event), func(string, event.Event)](&routeFn{})
+	register.DoFn4x0[beam.Window, string, func(*event.Event) bool, func(string, []byte)](&batchFn{})
+	register.DoFn10x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte,
+		func(Prediction), func(Metrics), func(Snapshot), func(alerts.Row), error](&trainFn{})
+	register.Emitter2[string, event.Event]()
+	register.Emitter2[string, []byte]()
+	register.Emitter1[Prediction]()
+	register.Emitter1[Metrics]()
+	register.Emitter1[Snapshot]()
+	register.Emitter1[alerts.Row]()
+	register.Iter1[event.Event]()
+}
+
+// Key joins a model name and a key value into the trainer's key.
+func Key(model, value string) string { return model + "\x00" + value }
+
+func splitKey(k string) (model, value string) {
+	model, value, _ = strings.Cut(k, "\x00")
+	return
+}
+
+// Route returns the labelled examples of models as KV<string, event.Event>
+// keyed by Key(model, key value), with Label and HasLabel set to the
+// model's label. Immediate-label models take events; engagement models
+// take labelled, the output of outcome.Label.
+func Route(s beam.Scope, ms []spec.Model, events, labelled beam.PCollection) beam.PCollection {
+	s = s.Scope("Route")
+	var outs []beam.PCollection
+	imm, _ := beam.ParDo2(s, &routeFn{Models: ms}, events)
+	outs = append(outs, imm)
+	if labelled.IsValid() {
+		_, del := beam.ParDo2(s, &routeFn{Models: ms}, labelled)
+		outs = append(outs, del)
+	}
+	if len(outs) == 1 {
+		return outs[0]
+	}
+	return beam.Flatten(s, outs...)
+}
+
+// routeFn emits each event once per model that sees it and has its label:
+// immediate examples on the first output, delayed (events that already
+// carry an outcome label) on the second.
+type routeFn struct {
+	Models []spec.Model `json:"models"`
+}
+
+func (fn *routeFn) Setup() error {
+	for i := range fn.Models {
+		if err := fn.Models[i].Validate(); err != nil { // restores derived fields
+			return err
+		}
+	}
+	return nil
+}
+
+func (fn *routeFn) ProcessElement(e *event.Event, immediate, delayed func(string, event.Event)) {
+	for i := range fn.Models {
+		m := &fn.Models[i]
+		if !m.Sees(e.Action) {
+			continue
+		}
+		if m.Delayed() {
+			if e.HasLabel {
+				delayed(Key(m.Name, m.KeyOf(e)), *e)
+			}
+			continue
+		}
+		y, ok := m.LabelOf(e)
+		if !ok || math.IsNaN(y) || math.IsInf(y, 0) {
+			continue
+		}
+		if m.Kind == spec.Logistic && y != 0 && y != 1 {
+			continue
+		}
+		ex := *e
+		ex.Label, ex.HasLabel = y, true
+		immediate(Key(m.Name, m.KeyOf(e)), ex)
+	}
+}
+
+// Config configures Train.
+type Config struct {
+	Models []spec.Model
+	// Batch is the event-time window examples are grouped and trained
+	// in; zero means DefaultBatch.
+	Batch time.Duration
+}
+
+// Outputs are Train's tables.
+type Outputs struct {
+	Predictions, Metrics, Snapshots, Alerts beam.PCollection
+}
+
+// Train trains on examples (Route's output, timestamped by event time).
+func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
+	s = s.Scope("Train")
+	batch := cfg.Batch
+	if batch <= 0 {
+		batch = DefaultBatch
+	}
+	windowed := beam.WindowInto(s, window.NewFixedWindows(batch), examples)
+	grouped := beam.GroupByKey(s, windowed)
+	batches := beam.ParDo(s, &batchFn{}, grouped)
+	global := beam.WindowInto(s, window.NewGlobalWindows(), batches)
+	p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models), global)
+	return Outputs{Predictions: p, Metrics: m, Snapshots: sn, Alerts: a}
+}
+
+// batchFn encodes a window's examples: start and end (Unix ms, varint),
+// then each event's binary form, length-prefixed.
+type batchFn struct{}
+
+func (fn *batchFn) ProcessElement(w beam.Window, key string, iter func(*event.Event) bool, emit func(string, []byte)) {
+	iw := w.(window.IntervalWindow)
+	b := binary.AppendVarint(nil, int64(iw.Start))
+	b = binary.AppendVarint(b, int64(iw.End))
+	var e event.Event
+	var tmp []byte
+	for iter(&e) {
+		tmp = e.AppendBinary(tmp[:0])
+		b = binary.AppendUvarint(b, uint64(len(tmp)))
+		b = append(b, tmp...)
+	}
+	emit(key, b)
+}
+
+type batch struct {
+	start, end int64
+	events     []event.Event
+}
+
+func decodeBatch(b []byte) (batch, error) {
+	var out batch
+	r := bytes.NewReader(b)
+	var err error
+	if out.start, err = binary.ReadVarint(r); err != nil {
+		return out, fmt.Errorf("learn: batch header: %w", err)
+	}
+	if out.end, err = binary.ReadVarint(r); err != nil {
+		return out, fmt.Errorf("learn: batch header: %w", err)
+	}
+	for r.Len() > 0 {
+		n, err := binary.ReadUvarint(r)
+		if err != nil || n > uint64(r.Len()) {
+			return out, fmt.Errorf("learn: batch event length: corrupt")
+		}
+		off := len(b) - r.Len()
+		var e event.Event
+		if err := e.UnmarshalBinary(b[off : off+int(n)]); err != nil {
+			return out, fmt.Errorf("learn: batch event: %w", err)
+		}
+		out.events = append(out.events, e)
+		r.Seek(int64(n), 1)
+	}
+	return out, nil
+}
+
+// trainFn is the per-(model, key) trainer. Model holds the trainer state
+// (learner, drift detector, last snapshot time); Pending the batches the
+// watermark has not passed; Train is the only timer family (two hang on
+// prism), one timer per batch, tagged with the batch's end.
+type trainFn struct {
+	Models []spec.Model `json:"models"`
+
+	Model   state.Value[[]byte]
+	Pending state.Bag[[]byte]
+	Train   timers.EventTime
+
+	specs       map[string]*spec.Model
+	featurizers map[string]*spec.Featurizer
+	examples    int64
+	batches     int64
+}
+
+func newTrainFn(ms []spec.Model) *trainFn {
+	return &trainFn{
+		Models:  ms,
+		Model:   state.MakeValueState[[]byte]("model"),
+		Pending: state.MakeBagState[[]byte]("pending"),
+		Train:   timers.InEventTime("train"),
+	}
+}
+
+func (fn *trainFn) Setup() error {
+	fn.specs = map[string]*spec.Model{}
+	fn.featurizers = map[string]*spec.Featurizer{}
+	for i := range fn.Models {
+		m := &fn.Models[i]
+		if err := m.Validate(); err != nil {
+			return err
+		}
+		f, err := m.Featurizer()
+		if err != nil {
+			return err
+		}
+		fn.specs[m.Name], fn.featurizers[m.Name] = m, f
+	}
+	return nil
+}
+
+func (fn *trainFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, b []byte,
+	_ func(Prediction), _ func(Metrics), _ func(Snapshot), _ func(alerts.Row)) error {
+	if err := fn.Pending.Add(sp, b); err != nil {
+		return err
+	}
+	fn.Train.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
+	return nil
+}
+
+// OnTimer trains, oldest first, every pending batch that ends by the
+// firing time.
+func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, _ timers.Context,
+	emitPred func(Prediction), emitMetrics func(Metrics), emitSnap func(Snapshot), emitAlert func(alerts.Row)) error {
+	raw, _, err := fn.Pending.Read(sp)
+	if err != nil {
+		return err
+	}
+	var ready, keep []batch
+	var keepRaw [][]byte
+	for _, r := range raw {
+		bt, err := decodeBatch(r)
+		if err != nil {
+			return err
+		}
+		if mtime.Time(bt.end-1) <= mtime.Time(ts) {
+			ready = append(ready, bt)
+		} else {
+			keep, keepRaw = append(keep, bt), append(keepRaw, r)
+		}
+	}
+	if len(ready) == 0 {
+		return nil
+	}
+	slices.SortFunc(ready, func(a, b batch) int { return cmp.Compare(a.start, b.start) })
+
+	name, value := splitKey(key)
+	m, ok := fn.specs[name]
+	if !ok {
+		return fmt.Errorf("learn: no spec for model %q", name)
+	}
+	st, _, err := fn.Model.Read(sp)
+	if err != nil {
+		return err
+	}
+	t, err := decodeTrainer(m, st)
+	if err != nil {
+		return fmt.Errorf("learn: model %s key %q: %w", name, value, err)
+	}
+	fz := fn.featurizers[name]
+	logistic := m.Kind == spec.Logistic
+	for _, bt := range ready {
+		slices.SortFunc(bt.events, func(a, b event.Event) int {
+			return cmp.Or(cmp.Compare(a.EventTime, b.EventTime), strings.Compare(a.EventID, b.EventID))
+		})
+		var lossSum float64
+		drifted := false
+		for i := range bt.events {
+			e := &bt.events[i]
+			x := fz.Vector(e)
+			version := t.l.Examples()
+			p := t.l.PredictLearn(x, e.Label)
+			loss := math.Abs(e.Label - p)
+			if logistic {
+				loss = metric.Loss(e.Label, p)
+			}
+			lossSum += loss
+			if t.ph.Update(loss) {
+				drifted = true
+			}
+			emitPred(Prediction{
+				EventID: e.EventID, EventTime: rfc3339(e.EventTime), Model: name, Key: value,
+				Version: version, Prediction: p, Label: e.Label,
+			})
+		}
+		n := int64(len(bt.events))
+		fn.examples += n
+		fn.batches++
+		row := Metrics{
+			WindowStart: rfc3339(bt.start), WindowEnd: rfc3339(bt.end), Model: name, Key: value,
+			Examples: t.l.Examples(), BatchExamples: n, BatchLoss: lossSum / float64(max(n, 1)), Drift: drifted,
+		}
+		fillMetrics(&row, t.l.Metrics())
+		emitMetrics(row)
+		if drifted {
+			lossName := "abs_error"
+			if logistic {
+				lossName = "log_loss"
+			}
+			emitAlert(alerts.Row{
+				WindowEnd: rfc3339(bt.end), Scope: ScopeModel, Key: name + "/" + value, Metric: "drift:" + lossName,
+				Value: row.BatchLoss, Baseline: progressiveLoss(t.l.Metrics()), Severity: alerts.Warning,
+			})
+		}
+		every := m.SnapshotEvery().Milliseconds()
+		if t.lastSnap == 0 || bt.end/every != t.lastSnap/every {
+			t.lastSnap = bt.end
+			snap, err := snapshotRow(t.l, fz, bt, name, value)
+			if err != nil {
+				return err
+			}
+			emitSnap(snap)
+		}
+	}
+	enc, err := t.encode()
+	if err != nil {
+		return err
+	}
+	if err := fn.Model.Write(sp, enc); err != nil {
+		return err
+	}
+	if len(keep) == len(raw) {
+		return nil
+	}
+	if err := fn.Pending.Clear(sp); err != nil {
+		return err
+	}
+	for _, r := range keepRaw {
+		if err := fn.Pending.Add(sp, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (fn *trainFn) FinishBundle(ctx context.Context, _ func(Prediction), _ func(Metrics), _ func(Snapshot), _ func(alerts.Row)) {
+	if fn.examples != 0 {
+		beam.NewCounter("pulse", CounterExamples).Inc(ctx, fn.examples)
+		fn.examples = 0
+	}
+	if fn.batches != 0 {
+		beam.NewCounter("pulse", CounterBatches).Inc(ctx, fn.batches)
+		fn.batches = 0
+	}
+}
+
+func rfc3339(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
+
+func ptr(v float64) *float64 {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return &v
+}
+
+func fillMetrics(row *Metrics, s *metric.Set) {
+	for _, v := range s.Values() {
+		switch v.Name {
+		case "logloss":
+			row.LogLoss = ptr(v.Value)
+		case "accuracy":
+			row.Accuracy = ptr(v.Value)
+		case "auc":
+			row.AUC = ptr(v.Value)
+		case "mae":
+			row.MAE = ptr(v.Value)
+		case "rmse":
+			row.RMSE = ptr(v.Value)
+		case "r2":
+			row.R2 = ptr(v.Value)
+		}
+	}
+}
+
+func progressiveLoss(s *metric.Set) float64 {
+	if s.Task() == metric.Classification {
+		return s.LogLoss.Value()
+	}
+	return s.MAE.Value()
+}
+
+// trainer is a key's decoded state.
+type trainer struct {
+	l        models.Learner
+	ph       *drift.PageHinkley
+	lastSnap int64 // end of the window of the last snapshot, Unix ms
+}
+
+// decodeTrainer restores the state written by encode, or starts afresh
+// when st is empty. Layout: uvarint length + learner snapshot, uvarint
+// length + Page-Hinkley snapshot, varint last snapshot time.
+func decodeTrainer(m *spec.Model, st []byte) (*trainer, error) {
+	t := &trainer{}
+	if len(st) == 0 {
+		l, err := m.NewLearner()
+		if err != nil {
+			return nil, err
+		}
+		ph, err := drift.NewPageHinkley(drift.DefaultPageHinkley)
+		if err != nil {
+			return nil, err
+		}
+		t.l, t.ph = l, ph
+		return t, nil
+	}
+	r := bytes.NewReader(st)
+	part := func() ([]byte, error) {
+		n, err := binary.ReadUvarint(r)
+		if err != nil || n > uint64(r.Len()) {
+			return nil, fmt.Errorf("trainer state: corrupt")
+		}
+		b := make([]byte, n)
+		r.Read(b)
+		return b, nil
+	}
+	lb, err := part()
+	if err != nil {
+		return nil, err
+	}
+	if t.l, err = models.Unmarshal(lb); err != nil {
+		return nil, err
+	}
+	pb, err := part()
+	if err != nil {
+		return nil, err
+	}
+	t.ph = new(drift.PageHinkley)
+	if err := t.ph.UnmarshalBinary(pb); err != nil {
+		return nil, err
+	}
+	if t.lastSnap, err = binary.ReadVarint(r); err != nil {
+		return nil, fmt.Errorf("trainer state: %w", err)
+	}
+	return t, nil
+}
+
+func (t *trainer) encode() ([]byte, error) {
+	lb, err := t.l.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	pb, err := t.ph.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(lb)+len(pb)+24)
+	b = binary.AppendUvarint(b, uint64(len(lb)))
+	b = append(b, lb...)
+	b = binary.AppendUvarint(b, uint64(len(pb)))
+	b = append(b, pb...)
+	return binary.AppendVarint(b, t.lastSnap), nil
+}
+
+// Weights returns a learner's weight vector.
+func Weights(l models.Learner) []float64 {
+	switch l := l.(type) {
+	case *logreg.FTRL:
+		w := make([]float64, l.Config().Dim)
+		for i := range w {
+			w[i] = l.Weight(i)
+		}
+		return w
+	case *logreg.Classifier:
+		return l.Weights()
+	case *linreg.Regressor:
+		return l.Weights()
+	case *rls.Filter:
+		return l.Weights()
+	}
+	return nil
+}
+
+// Weight is one entry of Snapshot.Weights.
+type Weight struct {
+	Feature string  `json:"feature"`
+	Index   int     `json:"index"`
+	Weight  float64 `json:"weight"`
+}
+
+func snapshotRow(l models.Learner, fz *spec.Featurizer, bt batch, model, key string) (Snapshot, error) {
+	st, err := l.MarshalBinary()
+	if err != nil {
+		return Snapshot{}, err
+	}
+	// Name the indices the batch's events touch; others show as #index.
+	names := map[uint32]string{}
+	for i := range bt.events {
+		fz.Names(&bt.events[i], func(idx uint32, k string) {
+			if old, ok := names[idx]; !ok || k < old {
+				names[idx] = k
+			}
+		})
+	}
+	var top []Weight
+	for i, w := range Weights(l) {
+		if w != 0 {
+			top = append(top, Weight{Index: i, Weight: w})
+		}
+	}
+	slices.SortFunc(top, func(a, b Weight) int {
+		return cmp.Or(cmp.Compare(math.Abs(b.Weight), math.Abs(a.Weight)), cmp.Compare(a.Index, b.Index))
+	})
+	top = top[:min(len(top), TopWeights)]
+	for i := range top {
+		if n, ok := names[uint32(top[i].Index)]; ok {
+			top[i].Feature = n
+		} else {
+			top[i].Feature = "#" + strconv.Itoa(top[i].Index)
+		}
+	}
+	wj, err := json.Marshal(top)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return Snapshot{
+		SnapshotTime: rfc3339(bt.end), Model: model, Key: key, Version: l.Examples(), Examples: l.Examples(),
+		Encoding: EncodingPLSM, State: base64.StdEncoding.EncodeToString(st), Weights: string(wj),
+	}, nil
+}

@@ -1,0 +1,113 @@
+package spec_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulse-analytics/pulse/transforms/event"
+	"github.com/pulse-analytics/pulse/transforms/spec"
+)
+
+const valid = `{"name":"m","kind":"logistic","key":"global","label":"label","features":{"categorical":["region"]}}`
+
+func TestParseErrorsNameTheField(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc, want string
+	}{
+		{"empty", `{"models":[]}`, "models: no models"},
+		{"unknown field", `[{"name":"m","kind":"logistic","label":"label","lable":"x"}]`, `unknown field "lable"`},
+		{"no name", `[{"kind":"logistic","label":"label"}]`, "name: must be non-empty"},
+		{"kind", `[{"name":"m","kind":"svm","label":"label"}]`, `(m) kind: "svm" is not one of`},
+		{"optimizer", `[{"name":"m","kind":"logistic","optimizer":"adam","label":"label"}]`, `(m) optimizer: "adam"`},
+		{"rls optimizer", `[{"name":"m","kind":"rls","optimizer":"sgd","label":"amount"}]`, `(m) optimizer: rls takes no optimizer`},
+		{"key", `[{"name":"m","kind":"linear","key":"device","label":"amount"}]`, `(m) key: "device"`},
+		{"action", `[{"name":"m","kind":"linear","actions":["view","teleport"],"label":"amount"}]`, `(m) actions: "teleport"`},
+		{"no label", `[{"name":"m","kind":"linear"}]`, `(m) label: missing`},
+		{"label", `[{"name":"m","kind":"linear","label":"clicks"}]`, `(m) label: "clicks"`},
+		{"engagement kind", `[{"name":"m","kind":"linear","actions":["view"],"label":"engagement"}]`, `(m) label: engagement is a 0/1 outcome`},
+		{"engagement actions", `[{"name":"m","kind":"logistic","label":"engagement"}]`, `(m) actions: an engagement model scores views`},
+		{"negative alpha", `[{"name":"m","kind":"logistic","alpha":-1,"label":"label"}]`, `(m) alpha: -1 must be non-negative`},
+		{"lambda", `[{"name":"m","kind":"rls","lambda":1.5,"label":"amount"}]`, `(m) lambda: 1.5 out of range`},
+		{"rls bits", `[{"name":"m","kind":"rls","bits":16,"label":"amount"}]`, `(m) bits: 16 out of range [1, 12]`},
+		{"bits", `[{"name":"m","kind":"logistic","bits":31,"label":"label"}]`, `(m) bits: 31 out of range`},
+		{"snapshot", `[{"name":"m","kind":"logistic","snapshot":"soon","label":"label"}]`, `(m) snapshot: "soon"`},
+		{"categorical", `[{"name":"m","kind":"logistic","label":"label","features":{"categorical":["colour"]}}]`, `(m) features.categorical: "colour"`},
+		{"numeric", `[{"name":"m","kind":"logistic","label":"label","features":{"numeric":["features."]}}]`, `(m) features.numeric: "features."`},
+		{"time", `[{"name":"m","kind":"logistic","label":"label","features":{"time":["minute"]}}]`, `(m) features.time: "minute"`},
+		{"interaction", `[{"name":"m","kind":"logistic","label":"label","features":{"categorical":["region"],"interactions":[["region","device"]]}}]`, `(m) features.interactions: "device"`},
+		{"auc window", `[{"name":"m","kind":"logistic","auc_window":-3,"label":"label"}]`, `(m) auc_window: -3`},
+		{"duplicate", `[` + valid + `,` + valid + `]`, `models[1]: (m) name: duplicate`},
+		{"second model", `[` + valid + `,{"name":"n","kind":"rls","label":"amount","delta":-2}]`, `models[1]: (n) delta: -2`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := spec.Parse([]byte(tc.doc))
+			if err == nil {
+				t.Fatalf("Parse(%s) succeeded, want error containing %q", tc.doc, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseDefaultsAndAccessors(t *testing.T) {
+	ms, err := spec.Parse([]byte(`[` + valid + `,{"name":"w","kind":"linear","key":"category","actions":["view"],"label":"watch_seconds","snapshot":"5m"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, w := ms[0], ms[1]
+	if m.Optimizer != "ftrl" || m.Bits != spec.DefaultBits || m.AUCWindow != spec.DefaultAUCWindow || m.SnapshotEvery() != spec.DefaultSnapshot {
+		t.Errorf("logistic defaults: %+v", m)
+	}
+	if w.Optimizer != "adagrad" || w.SnapshotEvery().Minutes() != 5 {
+		t.Errorf("linear defaults: %+v", w)
+	}
+	e := event.Event{Action: event.Like, Category: "music", WatchSeconds: 3, HasWatch: true}
+	if w.Sees(e.Action) || !m.Sees(e.Action) {
+		t.Errorf("Sees(like): watch %v, m %v", w.Sees(e.Action), m.Sees(e.Action))
+	}
+	if k := w.KeyOf(&e); k != "music" {
+		t.Errorf("KeyOf = %q", k)
+	}
+	if y, ok := w.LabelOf(&e); !ok || y != 3 {
+		t.Errorf("LabelOf = %v, %v", y, ok)
+	}
+	if _, ok := m.LabelOf(&e); ok {
+		t.Errorf("event without label has a label")
+	}
+}
+
+// The featurizer is deterministic despite map iteration order and puts
+// features of equal events at equal indices.
+func TestFeaturizerDeterministic(t *testing.T) {
+	ms, err := spec.Parse([]byte(`[{"name":"m","kind":"logistic","label":"label","bits":20,
+		"features":{"categorical":["region","device"],"numeric":["features.*"],"time":["hour_of_day"],"interactions":[["region","device"]]}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ms[0].Featurizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	feats := map[string]float64{}
+	for i := range 50 {
+		feats[strings.Repeat("k", i+1)] = float64(i + 1)
+	}
+	e := event.Event{Region: "eu", Device: "ios", EventTime: 3 * 3600 * 1000, Features: feats}
+	first := f.Vector(&e)
+	idx := append([]uint32(nil), first.Index...)
+	val := append([]float64(nil), first.Value...)
+	// 2 categorical + 50 numeric + 1 hour + 1 interaction + bias.
+	if len(idx) != 55 {
+		t.Fatalf("%d features, want 55", len(idx))
+	}
+	for range 20 {
+		v := f.Vector(&e)
+		for i := range idx {
+			if v.Index[i] != idx[i] || v.Value[i] != val[i] {
+				t.Fatalf("vector differs at %d", i)
+			}
+		}
+	}
+}

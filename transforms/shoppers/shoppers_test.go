@@ -57,7 +57,7 @@ func TestConvert(t *testing.T) {
 func TestConvertErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"a,b\n1,2\n", `lacks column`},
-		{strings.Replace(sample, "FALSE,FALSE\n0,0", "FALSE,MAYBE\n0,0", 1), `row 1: Revenue "MAYBE"`},
+		{strings.Replace(sample, "FALSE,FALSE\n3,64", "FALSE,MAYBE\n3,64", 1), `row 1: Revenue "MAYBE"`},
 		{strings.Replace(sample, "Nov", "Nev", 1), `row 2: Month "Nev"`},
 	} {
 		if _, err := shoppers.Convert(strings.NewReader(tc.in), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), tc.want) {

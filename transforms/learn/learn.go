@@ -62,7 +62,7 @@ const (
 const ScopeModel = "model"
 
 func init() {
-	register.DoFn3x0[*event.Event, func(string, event.Event), func(string, event.Event)](&routeFn{})
+	register.DoFn3x0[event.Event, func(string, event.Event), func(string, event.Event)](&routeFn{})
 	register.DoFn4x0[beam.Window, string, func(*event.Event) bool, func(string, []byte)](&batchFn{})
 	register.DoFn10x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte,
 		func(Prediction), func(Metrics), func(Snapshot), func(alerts.Row), error](&trainFn{})
@@ -118,7 +118,8 @@ func (fn *routeFn) Setup() error {
 	return nil
 }
 
-func (fn *routeFn) ProcessElement(e *event.Event, immediate, delayed func(string, event.Event)) {
+func (fn *routeFn) ProcessElement(ev event.Event, immediate, delayed func(string, event.Event)) {
+	e := &ev
 	for i := range fn.Models {
 		m := &fn.Models[i]
 		if !m.Sees(e.Action) {

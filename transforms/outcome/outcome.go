@@ -3,9 +3,14 @@
 // same item within a window after it, and 0 when the window closes first.
 //
 // Labels are decided in event time by a stateful DoFn keyed by
-// (user_id, item_id): pending views wait in a Bag, one event-time timer
-// fires at the latest pending deadline (view time + window) and labels the
-// expired views 0; an engagement labels the views whose window covers it 1.
+// (user_id, item_id): pending views wait in a Bag; an engagement labels
+// the pending views whose window covers it 1, at its own timestamp, and
+// waits in the Bag until the watermark passes it for views that arrive
+// after it; an event-time timer per view deadline (one family, tagged by
+// time) labels the expired views 0 at their deadline. Timestamps depend
+// only on event times, so replaying a file in another order labels and
+// stamps every view alike (when two engagements cover one view, the first
+// processed wins).
 // The labelled view keeps all its fields, so a model learns from the
 // features the view had when it was scored.
 package outcome
@@ -14,6 +19,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -68,9 +74,10 @@ func keyByPair(e event.Event, emit func(string, event.Event)) {
 	}
 }
 
-// labelFn holds a key's pending views as binary events in a Bag (a Bag
-// add is one state round trip; a Value write is two). Deadline is the
-// only timer family: two families hang on prism.
+// labelFn holds a key's pending views and recent engagements as binary
+// events in a Bag (a Bag add is one state round trip; a Value write is
+// two). Deadline is the only timer family (two hang on prism); tags tell
+// its timers apart.
 type labelFn struct {
 	WindowMillis int64 `json:"window_millis"`
 
@@ -81,59 +88,78 @@ type labelFn struct {
 }
 
 func (fn *labelFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, e event.Event, emit func(beam.EventTime, event.Event)) error {
+	held, err := fn.read(sp)
+	if err != nil {
+		return err
+	}
 	if e.Action == event.View {
+		// An engagement that arrived first labels the view at once, at the
+		// engagement's time, as if it had come in order.
+		for _, g := range held {
+			if g.Action != event.View && fn.covers(e, g) {
+				fn.pos++
+				emit(mtime.Time(g.EventTime), labelled(e, 1))
+				return nil
+			}
+		}
 		if err := fn.Pending.Add(sp, e.AppendBinary(nil)); err != nil {
 			return err
 		}
-		// Out-of-order views may move the timer earlier; OnTimer re-arms
-		// for whatever is still pending.
-		fn.Deadline.Set(tp, deadline(e.EventTime, fn.WindowMillis).ToTime())
+		d := deadline(e.EventTime, fn.WindowMillis)
+		fn.Deadline.Set(tp, d.ToTime(), timers.WithTag(strconv.FormatInt(int64(d), 10)))
 		return nil
-	}
-	views, err := fn.read(sp)
-	if err != nil || len(views) == 0 {
-		return err
 	}
 	var keep []event.Event
-	for _, v := range views {
-		switch {
-		case v.EventTime > e.EventTime:
-			keep = append(keep, v) // the engagement precedes this view
-		case e.EventTime-v.EventTime <= fn.WindowMillis:
+	for _, v := range held {
+		if v.Action == event.View && fn.covers(v, e) {
 			fn.pos++
 			emit(ts, labelled(v, 1))
-		default:
-			fn.neg++
-			emit(ts, labelled(v, 0)) // expired; its timer has not fired yet
+			continue
 		}
+		keep = append(keep, v)
 	}
-	if len(keep) == len(views) {
-		return nil
+	// Hold the engagement until the watermark passes it, for views that
+	// precede it in event time but arrive later.
+	keep = append(keep, e)
+	gc := mtime.Time(e.EventTime + 1)
+	fn.Deadline.Set(tp, gc.ToTime(), timers.WithTag(strconv.FormatInt(int64(gc), 10)), timers.WithNoOutputTimestamp())
+	if len(keep) == len(held)+1 {
+		return fn.Pending.Add(sp, e.AppendBinary(nil))
 	}
 	return fn.write(sp, keep)
 }
 
+// covers reports whether engagement g falls in view v's window.
+func (fn *labelFn) covers(v, g event.Event) bool {
+	return g.EventTime >= v.EventTime && g.EventTime-v.EventTime <= fn.WindowMillis
+}
+
 // OnTimer labels 0 the views whose window closed by the firing time and
-// re-arms for the rest.
+// forgets the engagements the watermark has passed. Each view has a timer
+// tagged with its own deadline, so its negative is emitted exactly then
+// whatever the arrival order.
 func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, _ timers.Context, emit func(beam.EventTime, event.Event)) error {
-	views, err := fn.read(sp)
+	held, err := fn.read(sp)
 	if err != nil {
 		return err
 	}
 	var keep []event.Event
-	next := mtime.MinTimestamp
-	for _, v := range views {
-		d := deadline(v.EventTime, fn.WindowMillis)
-		if d <= mtime.Time(ts) {
+	for _, v := range held {
+		if v.Action != event.View {
+			if mtime.Time(v.EventTime) >= mtime.Time(ts) {
+				keep = append(keep, v)
+			}
+			continue
+		}
+		if deadline(v.EventTime, fn.WindowMillis) <= mtime.Time(ts) {
 			fn.neg++
 			emit(ts, labelled(v, 0))
 			continue
 		}
 		keep = append(keep, v)
-		next = max(next, d)
 	}
-	if len(keep) > 0 {
-		fn.Deadline.Set(tp, next.ToTime())
+	if len(keep) == len(held) {
+		return nil
 	}
 	return fn.write(sp, keep)
 }

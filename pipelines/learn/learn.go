@@ -22,6 +22,12 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/spec"
 )
 
+// Prediction stages (the predictions table's stage column).
+const (
+	StageProgressive = tlearn.StageProgressive
+	StageServing     = tlearn.StageServing
+)
+
 // Table names, as folders of the file sink and tables in BigQuery.
 const (
 	TablePredictions    = "predictions"

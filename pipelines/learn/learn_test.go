@@ -256,7 +256,7 @@ func auc(preds []learn.Prediction) float64 {
 		}
 		mid := float64(i+j+1) / 2
 		for k := i; k < j; k++ {
-			if preds[k].Label == 1 {
+			if *preds[k].Label == 1 {
 				pos++
 				rankSum += mid
 			} else {
@@ -275,19 +275,51 @@ func TestEngagementLearnsPlantedRule(t *testing.T) {
 	lines, engaged := engagementStream(n)
 	dir := run(t, learn.Config{Models: parseSpecs(t, engagementSpec), Batch: 5 * time.Minute}, lines)
 
-	preds := readRows[learn.Prediction](t, dir, learn.TablePredictions)
-	if len(preds) != n {
-		t.Fatalf("%d predictions, want one per view: %d", len(preds), n)
+	var preds, served []learn.Prediction
+	for _, p := range readRows[learn.Prediction](t, dir, learn.TablePredictions) {
+		switch p.Stage {
+		case learn.StageProgressive:
+			preds = append(preds, p)
+		case learn.StageServing:
+			if p.Label != nil {
+				t.Errorf("serving row %s has a label", p.EventID)
+			}
+			served = append(served, p)
+		}
+	}
+	if len(preds) != n || len(served) != n {
+		t.Fatalf("%d progressive and %d serving predictions, want one each per view: %d", len(preds), len(served), n)
+	}
+	version := map[string]int64{}
+	for _, p := range served {
+		version[p.EventID] = p.Version
 	}
 	for _, p := range preds {
-		if want := engaged[p.EventID]; (p.Label == 1) != want {
-			t.Errorf("view %s labelled %v, engaged %v", p.EventID, p.Label, want)
+		if want := engaged[p.EventID]; (*p.Label == 1) != want {
+			t.Errorf("view %s labelled %v, engaged %v", p.EventID, *p.Label, want)
+		}
+		// Scored on arrival, learned from at least the outcome window later.
+		if v, ok := version[p.EventID]; !ok || v > p.Version {
+			t.Errorf("view %s served at version %d (found %v), learned at %d", p.EventID, v, ok, p.Version)
 		}
 	}
 	a := auc(preds)
 	t.Logf("progressive AUC from the predictions table: %.4f over %d views, %d engaged", a, n, len(engaged))
 	if a < 0.75 {
 		t.Errorf("progressive AUC %.4f, want > 0.75 (the rule alone gives about 0.85)", a)
+	}
+	// The serving scores, joined with the eventual labels.
+	label := map[string]*float64{}
+	for _, p := range preds {
+		label[p.EventID] = p.Label
+	}
+	for i := range served {
+		served[i].Label = label[served[i].EventID]
+	}
+	sa := auc(served)
+	t.Logf("serving AUC (scored on arrival): %.4f", sa)
+	if sa < 0.75 {
+		t.Errorf("serving AUC %.4f, want > 0.75", sa)
 	}
 }
 
@@ -322,9 +354,10 @@ func TestReplayIsIdentical(t *testing.T) {
 	if !slices.Equal(snaps[0], snaps[1]) {
 		t.Errorf("snapshots differ between replays: %d vs %d rows", len(snaps[0]), len(snaps[1]))
 	}
-	// 800 + 300 views for the engagement model, 300 purchases for RLS.
-	if len(preds[0]) != 1400 || !slices.Equal(preds[0], preds[1]) {
-		t.Errorf("predictions differ between replays or are not 1400: %d vs %d rows", len(preds[0]), len(preds[1]))
+	// 800 + 300 views served and learned by the engagement model, 300
+	// purchases for RLS.
+	if len(preds[0]) != 2500 || !slices.Equal(preds[0], preds[1]) {
+		t.Errorf("predictions differ between replays or are not 2500: %d vs %d rows", len(preds[0]), len(preds[1]))
 	}
 }
 

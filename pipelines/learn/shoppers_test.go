@@ -47,8 +47,8 @@ func TestShoppersBeatsBaseRate(t *testing.T) {
 	}
 	var loss, pos float64
 	for _, p := range preds {
-		loss += metric.Loss(p.Label, p.Prediction)
-		pos += p.Label
+		loss += metric.Loss(*p.Label, p.Prediction)
+		pos += *p.Label
 	}
 	loss /= float64(n)
 	rate := pos / float64(n)

@@ -62,7 +62,7 @@ const (
 const ScopeModel = "model"
 
 func init() {
-	register.DoFn3x0[event.Event, func(string, event.Event), func(string, event.Event)](&routeFn{})
+	register.DoFn2x0[event.Event, func(string, event.Event)](&routeFn{})
 	register.DoFn4x0[beam.Window, string, func(*event.Event) bool, func(string, []byte)](&batchFn{})
 	register.DoFn10x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte,
 		func(Prediction), func(Metrics), func(Snapshot), func(alerts.Row), error](&trainFn{})
@@ -83,30 +83,29 @@ func splitKey(k string) (model, value string) {
 	return
 }
 
-// Route returns the labelled examples of models as KV<string, event.Event>
-// keyed by Key(model, key value), with Label and HasLabel set to the
-// model's label. Immediate-label models take events; engagement models
-// take labelled, the output of outcome.Label.
+// Route returns the examples of models as KV<string, event.Event> keyed
+// by Key(model, key value). Immediate-label models take the events that
+// carry their label, with Label and HasLabel set to it. Engagement models
+// take each view of events twice: unlabelled (HasLabel false) to be scored
+// on arrival, and from labelled, the output of outcome.Label, with its
+// outcome to be learned from; labelled may be the zero PCollection when no
+// model is delayed.
 func Route(s beam.Scope, ms []spec.Model, events, labelled beam.PCollection) beam.PCollection {
 	s = s.Scope("Route")
-	var outs []beam.PCollection
-	imm, _ := beam.ParDo2(s, &routeFn{Models: ms}, events)
-	outs = append(outs, imm)
-	if labelled.IsValid() {
-		_, del := beam.ParDo2(s, &routeFn{Models: ms}, labelled)
-		outs = append(outs, del)
+	out := beam.ParDo(s, &routeFn{Models: ms}, events)
+	if !labelled.IsValid() {
+		return out
 	}
-	if len(outs) == 1 {
-		return outs[0]
-	}
-	return beam.Flatten(s, outs...)
+	return beam.Flatten(s, out, beam.ParDo(s, &routeFn{Models: ms, Outcomes: true}, labelled))
 }
 
-// routeFn emits each event once per model that sees it and has its label:
-// immediate examples on the first output, delayed (events that already
-// carry an outcome label) on the second.
+// routeFn emits each event once per model that sees it. On the outcome
+// stream (Outcomes) only engagement models take events, with the outcome
+// as label; on the raw stream they take the view unlabelled, so that a
+// label field of the source is never mistaken for the outcome.
 type routeFn struct {
-	Models []spec.Model `json:"models"`
+	Models   []spec.Model `json:"models"`
+	Outcomes bool         `json:"outcomes"`
 }
 
 func (fn *routeFn) Setup() error {
@@ -118,17 +117,23 @@ func (fn *routeFn) Setup() error {
 	return nil
 }
 
-func (fn *routeFn) ProcessElement(ev event.Event, immediate, delayed func(string, event.Event)) {
+func (fn *routeFn) ProcessElement(ev event.Event, emit func(string, event.Event)) {
 	e := &ev
 	for i := range fn.Models {
 		m := &fn.Models[i]
 		if !m.Sees(e.Action) {
 			continue
 		}
-		if m.Delayed() {
-			if e.HasLabel {
-				delayed(Key(m.Name, m.KeyOf(e)), *e)
-			}
+		switch {
+		case m.Delayed() && fn.Outcomes:
+			emit(Key(m.Name, m.KeyOf(e)), *e)
+			continue
+		case m.Delayed():
+			serve := *e
+			serve.Label, serve.HasLabel = 0, false
+			emit(Key(m.Name, m.KeyOf(e)), serve)
+			continue
+		case fn.Outcomes:
 			continue
 		}
 		y, ok := m.LabelOf(e)
@@ -140,7 +145,7 @@ func (fn *routeFn) ProcessElement(ev event.Event, immediate, delayed func(string
 		}
 		ex := *e
 		ex.Label, ex.HasLabel = y, true
-		immediate(Key(m.Name, m.KeyOf(e)), ex)
+		emit(Key(m.Name, m.KeyOf(e)), ex)
 	}
 }
 
@@ -315,15 +320,25 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	fz := fn.featurizers[name]
 	logistic := m.Kind == spec.Logistic
 	for _, bt := range ready {
+		// A view scored on arrival sorts before its labelled copy.
 		slices.SortFunc(bt.events, func(a, b event.Event) int {
-			return cmp.Or(cmp.Compare(a.EventTime, b.EventTime), strings.Compare(a.EventID, b.EventID))
+			return cmp.Or(cmp.Compare(a.EventTime, b.EventTime), strings.Compare(a.EventID, b.EventID), cmpBool(a.HasLabel, b.HasLabel))
 		})
 		var lossSum float64
+		var n int64
 		drifted := false
 		for i := range bt.events {
 			e := &bt.events[i]
 			x := fz.Vector(e)
 			version := t.l.Examples()
+			if !e.HasLabel {
+				emitPred(Prediction{
+					EventID: e.EventID, EventTime: rfc3339(e.EventTime), Model: name, Key: value,
+					Stage: StageServing, Version: version, Prediction: t.l.Predict(x),
+				})
+				continue
+			}
+			n++
 			p := t.l.PredictLearn(x, e.Label)
 			loss := math.Abs(e.Label - p)
 			if logistic {
@@ -335,10 +350,9 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 			}
 			emitPred(Prediction{
 				EventID: e.EventID, EventTime: rfc3339(e.EventTime), Model: name, Key: value,
-				Version: version, Prediction: p, Label: e.Label,
+				Stage: StageProgressive, Version: version, Prediction: p, Label: &e.Label,
 			})
 		}
-		n := int64(len(bt.events))
 		fn.examples += n
 		fn.batches++
 		row := Metrics{
@@ -397,6 +411,16 @@ func (fn *trainFn) FinishBundle(ctx context.Context, _ func(Prediction), _ func(
 		beam.NewCounter("pulse", CounterBatches).Inc(ctx, fn.batches)
 		fn.batches = 0
 	}
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
 }
 
 func rfc3339(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }

@@ -12,18 +12,30 @@ func init() {
 	}
 }
 
-// Prediction is one row of the predictions table: a model's progressive
-// prediction for one example, made before the model learned from it.
+// Prediction stages.
+const (
+	// StageProgressive is a prediction made just before the model learned
+	// from the example (progressive validation); Label is set.
+	StageProgressive = "progressive"
+	// StageServing is an engagement model's score of a view on arrival,
+	// before its outcome is known; Label is null.
+	StageServing = "serving"
+)
+
+// Prediction is one row of the predictions table: a model's prediction
+// for one event.
 type Prediction struct {
 	EventID   string `json:"event_id" bigquery:"event_id"`
 	EventTime string `json:"event_time" bigquery:"event_time"` // RFC 3339
 	Model     string `json:"model" bigquery:"model"`
 	Variant   string `json:"variant" bigquery:"variant"`
 	Key       string `json:"key" bigquery:"key"`
+	// Stage is StageProgressive or StageServing.
+	Stage string `json:"stage" bigquery:"stage"`
 	// Version is the number of examples the model had learned.
-	Version    int64   `json:"version" bigquery:"version"`
-	Prediction float64 `json:"prediction" bigquery:"prediction"`
-	Label      float64 `json:"label" bigquery:"label"`
+	Version    int64    `json:"version" bigquery:"version"`
+	Prediction float64  `json:"prediction" bigquery:"prediction"`
+	Label      *float64 `json:"label" bigquery:"label"`
 }
 
 // Metrics is one row of the model_metrics table: one model and key after

@@ -1,0 +1,66 @@
+package outcome_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
+
+	"github.com/pulse-analytics/pulse/transforms/event"
+	"github.com/pulse-analytics/pulse/transforms/outcome"
+	"github.com/pulse-analytics/pulse/transforms/parse"
+)
+
+func TestMain(m *testing.M) { ptest.Main(m) }
+
+func init() { register.Function2x1(describe) }
+
+// describe renders a labelled view with its output timestamp, in minutes
+// after t0.
+func describe(ts beam.EventTime, e event.Event) string {
+	return fmt.Sprintf("%s=%v@%d", e.EventID, e.Label, (int64(ts)-t0)/60000)
+}
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+
+func line(id, user, item, action string, minute int64) string {
+	return fmt.Sprintf(`{"event_id":%q,"user_id":%q,"item_id":%q,"action":%q,"event_time":%d}`, id, user, item, action, t0+minute*60000)
+}
+
+// Labels follow event time whatever the arrival order: an engagement that
+// arrives before its view still labels it, at the engagement's time; one
+// past the window does not; negatives are stamped at the view's deadline.
+func TestLabelInEventTime(t *testing.T) {
+	cfg := teststream.NewConfig()
+	cfg.AdvanceWatermark(t0)
+	// Arrival order differs from event time order.
+	cfg.AddElements(t0,
+		line("like-a", "u1", "i1", "like", 10), // before its view arrives
+		line("view-a", "u1", "i1", "view", 2),
+		line("view-b", "u2", "i1", "view", 0),
+		line("view-c", "u2", "i1", "view", 5),
+		line("click", "u2", "i1", "click", 6), // not an engagement
+		line("view-d", "u3", "i2", "view", 0),
+		line("view-e", "u4", "i2", "view", 1),
+		line("cart", "u4", "i2", "cart", 3), // not an engagement
+	)
+	cfg.AdvanceWatermark(t0 + 20*60000)
+	cfg.AddElements(t0+20*60000,
+		line("share-bc", "u2", "i1", "share", 30), // covers view-b (exactly 30 min) and view-c
+		line("buy-d", "u3", "i2", "purchase", 31), // 31 min after view-d: too late
+	)
+	cfg.AdvanceWatermarkToInfinity()
+
+	p, s := beam.NewPipelineWithRoot()
+	events, _ := parse.Lines(s, "test", teststream.Create(s, cfg))
+	got := beam.ParDo(s, describe, outcome.Label(s, 30*time.Minute, events))
+	passert.Equals(s, beam.WindowInto(s, window.NewGlobalWindows(), got),
+		"view-a=1@10", "view-b=1@30", "view-c=1@30", "view-d=0@30", "view-e=0@31")
+	ptest.RunAndValidate(t, p)
+}

@@ -303,6 +303,12 @@ func TestEngagementLearnsPlantedRule(t *testing.T) {
 			t.Errorf("view %s served at version %d (found %v), learned at %d", p.EventID, v, ok, p.Version)
 		}
 	}
+	// The stream lasts 2.5 h with hourly snapshots: the last comes when
+	// the input ends.
+	snaps := readRows[learn.ModelSnapshot](t, dir, learn.TableModelSnapshots)
+	if s := latest(t, snaps, "engage", "global"); s.Examples != n || decode(t, s).Examples() != n {
+		t.Errorf("last snapshot has %d examples, want %d", s.Examples, n)
+	}
 	a := auc(preds)
 	t.Logf("progressive AUC from the predictions table: %.4f over %d views, %d engaged", a, n, len(engaged))
 	if a < 0.75 {

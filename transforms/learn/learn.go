@@ -7,7 +7,8 @@
 // Per key it holds the learner's snapshot in Value state and the batches
 // not yet trained in a Bag; an event-time timer per batch (one family,
 // tagged by window) trains every waiting batch whose window the watermark
-// has passed, oldest first. A batch's examples are sorted by (event time,
+// has passed, oldest first; a last timer at the end of the global window
+// writes a final snapshot when the input ends. A batch's examples are sorted by (event time,
 // event_id), so replaying a file gives bit-identical models. The learner
 // is decoded and encoded once per timer firing, not per event.
 package learn
@@ -56,6 +57,10 @@ const (
 	CounterExamples = "learn_examples"
 	CounterBatches  = "learn_batches"
 )
+
+// finalTag tags the timer at the end of the global window, which writes a
+// last snapshot when the input ends.
+const finalTag = "final"
 
 // ScopeModel is the alerts.Row scope of a drift alert; its Key is
 // "model/key" and its Metric "drift:" plus the loss.
@@ -275,12 +280,14 @@ func (fn *trainFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 		return err
 	}
 	fn.Train.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
+	// Fires only when the input ends (a bounded run, or a drain).
+	fn.Train.Set(tp, mtime.EndOfGlobalWindowTime.ToTime(), timers.WithTag(finalTag))
 	return nil
 }
 
 // OnTimer trains, oldest first, every pending batch that ends by the
 // firing time.
-func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, _ timers.Context,
+func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, tc timers.Context,
 	emitPred func(Prediction), emitMetrics func(Metrics), emitSnap func(Snapshot), emitAlert func(alerts.Row)) error {
 	raw, _, err := fn.Pending.Read(sp)
 	if err != nil {
@@ -299,7 +306,8 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 			keep, keepRaw = append(keep, bt), append(keepRaw, r)
 		}
 	}
-	if len(ready) == 0 {
+	final := tc.Tag == finalTag
+	if len(ready) == 0 && !final {
 		return nil
 	}
 	slices.SortFunc(ready, func(a, b batch) int { return cmp.Compare(a.start, b.start) })
@@ -312,6 +320,9 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	st, _, err := fn.Model.Read(sp)
 	if err != nil {
 		return err
+	}
+	if len(st) == 0 && len(ready) == 0 {
+		return nil
 	}
 	t, err := decodeTrainer(m, st)
 	if err != nil {
@@ -371,15 +382,25 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 				Value: row.BatchLoss, Baseline: progressiveLoss(t.l.Metrics()), Severity: alerts.Warning,
 			})
 		}
+		t.lastEnd = bt.end
 		every := m.SnapshotEvery().Milliseconds()
 		if t.lastSnap == 0 || bt.end/every != t.lastSnap/every {
-			t.lastSnap = bt.end
+			t.lastSnap, t.lastVersion = bt.end, t.l.Examples()
 			snap, err := snapshotRow(t.l, fz, bt, name, value)
 			if err != nil {
 				return err
 			}
 			emitSnap(snap)
 		}
+	}
+	if final && t.l.Examples() > t.lastVersion {
+		// The last state, stamped with the end of its last batch.
+		t.lastSnap, t.lastVersion = t.lastEnd, t.l.Examples()
+		snap, err := snapshotRow(t.l, fz, batch{end: t.lastEnd}, name, value)
+		if err != nil {
+			return err
+		}
+		emitSnap(snap)
 	}
 	enc, err := t.encode()
 	if err != nil {
@@ -460,14 +481,16 @@ func progressiveLoss(s *metric.Set) float64 {
 
 // trainer is a key's decoded state.
 type trainer struct {
-	l        models.Learner
-	ph       *drift.PageHinkley
-	lastSnap int64 // end of the window of the last snapshot, Unix ms
+	l           models.Learner
+	ph          *drift.PageHinkley
+	lastSnap    int64 // end of the window of the last snapshot, Unix ms
+	lastVersion int64 // examples at the last snapshot
+	lastEnd     int64 // end of the last trained window, Unix ms
 }
 
 // decodeTrainer restores the state written by encode, or starts afresh
 // when st is empty. Layout: uvarint length + learner snapshot, uvarint
-// length + Page-Hinkley snapshot, varint last snapshot time.
+// length + Page-Hinkley snapshot, varints lastSnap, lastVersion, lastEnd.
 func decodeTrainer(m *spec.Model, st []byte) (*trainer, error) {
 	t := &trainer{}
 	if len(st) == 0 {
@@ -507,8 +530,10 @@ func decodeTrainer(m *spec.Model, st []byte) (*trainer, error) {
 	if err := t.ph.UnmarshalBinary(pb); err != nil {
 		return nil, err
 	}
-	if t.lastSnap, err = binary.ReadVarint(r); err != nil {
-		return nil, fmt.Errorf("trainer state: %w", err)
+	for _, v := range []*int64{&t.lastSnap, &t.lastVersion, &t.lastEnd} {
+		if *v, err = binary.ReadVarint(r); err != nil {
+			return nil, fmt.Errorf("trainer state: %w", err)
+		}
 	}
 	return t, nil
 }
@@ -527,7 +552,9 @@ func (t *trainer) encode() ([]byte, error) {
 	b = append(b, lb...)
 	b = binary.AppendUvarint(b, uint64(len(pb)))
 	b = append(b, pb...)
-	return binary.AppendVarint(b, t.lastSnap), nil
+	b = binary.AppendVarint(b, t.lastSnap)
+	b = binary.AppendVarint(b, t.lastVersion)
+	return binary.AppendVarint(b, t.lastEnd), nil
 }
 
 // Weights returns a learner's weight vector.

@@ -1,29 +1,41 @@
 // Package outcome labels views with their delayed outcome: a view is
 // labelled 1 when the same user likes, comments on, shares or buys the
-// same item within a window after it, and 0 when the window closes first.
+// same item within a window after it (inclusive), and 0 when the window
+// closes first.
 //
-// Labels are decided in event time by a stateful DoFn keyed by
-// (user_id, item_id): pending views wait in a Bag; an engagement labels
-// the pending views whose window covers it 1, at its own timestamp, and
-// waits in the Bag until the watermark passes it for views that arrive
-// after it; an event-time timer per view deadline (one family, tagged by
-// time) labels the expired views 0 at their deadline. Timestamps depend
-// only on event times, so replaying a file in another order labels and
-// stamps every view alike (when two engagements cover one view, the first
-// processed wins).
+// Every state access costs a runner round trip, so labels are decided in
+// bulk: views and engagements are keyed by a shard of the user, grouped
+// into fixed event-time batches by a GroupByKey, then a stateful DoFn per
+// shard holds the pending views in one Value and the batches the
+// watermark has not passed in a Bag. An event-time timer at the end of
+// each batch (one family, tagged by time) merges the ready batches, walks
+// their events in (event time, event_id) order, labels 1 each pending view
+// an engagement covers, and labels 0 the views whose window closed; a
+// timer at the end of each batch holding a pending deadline closes
+// windows when no events come. A label is emitted at the end of
+// the batch in which it was decided (the start of the next), which depends only on event times,
+// so replaying a file in any order labels and stamps every view alike.
+// Events behind the watermark are dropped by the GroupByKey, as late data.
+//
 // The labelled view keeps all its fields, so a model learns from the
 // features the view had when it was scored.
 package outcome
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -35,6 +47,13 @@ import (
 // DefaultWindow is the engagement window of the issue: 30 minutes.
 const DefaultWindow = 30 * time.Minute
 
+// Batch is the event-time batch labels are decided in.
+const Batch = time.Minute
+
+// Shards is how many keys the users are spread over: the labeller's
+// parallelism.
+const Shards = 16
+
 // Counters in the "pulse" namespace.
 const (
 	CounterPositive = "outcome_positive"
@@ -42,10 +61,13 @@ const (
 )
 
 func init() {
-	register.Function2x0(keyByPair)
-	register.DoFn7x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, event.Event, func(beam.EventTime, event.Event), error](&labelFn{})
-	register.Emitter2[beam.EventTime, event.Event]()
+	register.Function2x0(keyByShard)
+	register.DoFn4x0[beam.Window, string, func(*event.Event) bool, func(string, []byte)](&batchFn{})
+	register.DoFn7x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte, func(event.Event), error](&labelFn{})
+	register.Emitter1[event.Event]()
 	register.Emitter2[string, event.Event]()
+	register.Emitter2[string, []byte]()
+	register.Iter1[event.Event]()
 }
 
 // Engages reports whether action a is an engagement outcome.
@@ -54,150 +76,208 @@ func Engages(a event.Action) bool {
 }
 
 // Label takes events (global window, timestamped by event time) and
-// returns their views labelled: Label is 1 or 0 and HasLabel is set. A
-// positive is emitted at its engagement's timestamp, a negative at the
-// view's deadline. A window under a millisecond means DefaultWindow.
+// returns their views, in the global window, labelled: Label is 1 or 0
+// and HasLabel is set. A window under a millisecond means DefaultWindow.
 func Label(s beam.Scope, window time.Duration, events beam.PCollection) beam.PCollection {
 	s = s.Scope("Outcome")
 	ms := window.Milliseconds()
 	if ms <= 0 {
 		ms = DefaultWindow.Milliseconds()
 	}
-	keyed := beam.ParDo(s, keyByPair, events)
-	return beam.ParDo(s, &labelFn{WindowMillis: ms, Pending: state.MakeBagState[[]byte]("pending"), Deadline: timers.InEventTime("deadline")}, keyed)
+	keyed := beam.ParDo(s, keyByShard, events)
+	batches := batch(s, keyed)
+	return beam.ParDo(s, &labelFn{
+		WindowMillis: ms,
+		Pending:      state.MakeValueState[[]byte]("pending"),
+		Batches:      state.MakeBagState[[]byte]("batches"),
+		Decide:       timers.InEventTime("decide"),
+	}, batches)
 }
 
-// keyByPair keeps views and engagements, keyed by user and item.
-func keyByPair(e event.Event, emit func(string, event.Event)) {
+// keyByShard keeps views and engagements, keyed by a hash of the user.
+func keyByShard(e event.Event, emit func(string, event.Event)) {
 	if e.Action == event.View || Engages(e.Action) {
-		emit(e.UserID+"\x00"+e.ItemID, e)
+		h := fnv.New32a()
+		h.Write([]byte(e.UserID))
+		emit(strconv.Itoa(int(h.Sum32()%Shards)), e)
 	}
 }
 
-// labelFn holds a key's pending views and recent engagements as binary
-// events in a Bag (a Bag add is one state round trip; a Value write is
-// two). Deadline is the only timer family (two hang on prism); tags tell
-// its timers apart.
+// batch groups keyed events into Batch windows and returns each group as
+// one encoded element, re-windowed into the global window.
+func batch(s beam.Scope, keyed beam.PCollection) beam.PCollection {
+	w := beam.WindowInto(s, window.NewFixedWindows(Batch), keyed)
+	g := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, w))
+	return beam.WindowInto(s, window.NewGlobalWindows(), g)
+}
+
+// batchFn encodes a window's events: its end (Unix ms, varint), then the
+// events, length-prefixed.
+type batchFn struct{}
+
+func (fn *batchFn) ProcessElement(w beam.Window, key string, iter func(*event.Event) bool, emit func(string, []byte)) {
+	b := binary.AppendVarint(nil, int64(w.(window.IntervalWindow).End))
+	var e event.Event
+	for iter(&e) {
+		b = appendEvent(b, &e)
+	}
+	emit(key, b)
+}
+
+func appendEvent(b []byte, e *event.Event) []byte {
+	n := len(b)
+	b = binary.AppendUvarint(b, 0)
+	b = e.AppendBinary(b)
+	// Re-write the length prefix now that the size is known.
+	size := len(b) - n - 1
+	var hdr [binary.MaxVarintLen64]byte
+	h := binary.PutUvarint(hdr[:], uint64(size))
+	return append(b[:n], append(hdr[:h:h], b[n+1:]...)...)
+}
+
+func decodeEvents(r *bytes.Reader, b []byte) ([]event.Event, error) {
+	var out []event.Event
+	for r.Len() > 0 {
+		n, err := binary.ReadUvarint(r)
+		if err != nil || n > uint64(r.Len()) {
+			return nil, fmt.Errorf("outcome: corrupt event length")
+		}
+		off := len(b) - r.Len()
+		var e event.Event
+		if err := e.UnmarshalBinary(b[off : off+int(n)]); err != nil {
+			return nil, fmt.Errorf("outcome: %w", err)
+		}
+		out = append(out, e)
+		r.Seek(int64(n), 1)
+	}
+	return out, nil
+}
+
+// labelFn decides a shard's labels. Pending holds the views waiting for
+// their outcome as one encoded list (one write per firing, where a Bag
+// would take one round trip per view); Batches the batches not yet
+// walked. Decide is the only timer family (two hang on prism).
 type labelFn struct {
 	WindowMillis int64 `json:"window_millis"`
 
-	Pending  state.Bag[[]byte]
-	Deadline timers.EventTime
+	Pending state.Value[[]byte]
+	Batches state.Bag[[]byte]
+	Decide  timers.EventTime
 
 	pos, neg int64
 }
 
-func (fn *labelFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, e event.Event, emit func(beam.EventTime, event.Event)) error {
-	held, err := fn.read(sp)
+func (fn *labelFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, b []byte, _ func(event.Event)) error {
+	if err := fn.Batches.Add(sp, b); err != nil {
+		return err
+	}
+	// At the batch's end, not its timestamp (end − 1): prism fires a
+	// timer once the watermark reaches it, when elements stamped at that
+	// very millisecond may still be on their way.
+	fn.setTimer(tp, mtime.Time(ts)+1)
+	return nil
+}
+
+func (fn *labelFn) setTimer(tp timers.Provider, at mtime.Time) {
+	fn.Decide.Set(tp, at.ToTime(), timers.WithTag(strconv.FormatInt(int64(at), 10)))
+}
+
+// OnTimer walks the batches that end by the firing time. Timers fire
+// only at batch ends, so every event before the firing time has been
+// seen.
+func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, _ timers.Context, emit func(event.Event)) error {
+	raw, _, err := fn.Batches.Read(sp)
 	if err != nil {
 		return err
 	}
-	if e.Action == event.View {
-		// An engagement that arrived first labels the view at once, at the
-		// engagement's time, as if it had come in order.
-		for _, g := range held {
-			if g.Action != event.View && fn.covers(e, g) {
-				fn.pos++
-				emit(mtime.Time(g.EventTime), labelled(e, 1))
-				return nil
-			}
+	var events []event.Event
+	var keep [][]byte
+	for _, b := range raw {
+		r := bytes.NewReader(b)
+		end, err := binary.ReadVarint(r)
+		if err != nil {
+			return fmt.Errorf("outcome: batch header: %w", err)
 		}
-		if err := fn.Pending.Add(sp, e.AppendBinary(nil)); err != nil {
+		if mtime.Time(end) > mtime.Time(ts) {
+			keep = append(keep, b)
+			continue
+		}
+		evs, err := decodeEvents(r, b)
+		if err != nil {
 			return err
 		}
-		d := deadline(e.EventTime, fn.WindowMillis)
-		fn.Deadline.Set(tp, d.ToTime(), timers.WithTag(strconv.FormatInt(int64(d), 10)))
-		return nil
+		events = append(events, evs...)
 	}
-	var keep []event.Event
-	for _, v := range held {
-		if v.Action == event.View && fn.covers(v, e) {
-			fn.pos++
-			emit(ts, labelled(v, 1))
-			continue
-		}
-		keep = append(keep, v)
-	}
-	// Hold the engagement until the watermark passes it, for views that
-	// precede it in event time but arrive later.
-	keep = append(keep, e)
-	gc := mtime.Time(e.EventTime + 1)
-	fn.Deadline.Set(tp, gc.ToTime(), timers.WithTag(strconv.FormatInt(int64(gc), 10)), timers.WithNoOutputTimestamp())
-	if len(keep) == len(held)+1 {
-		return fn.Pending.Add(sp, e.AppendBinary(nil))
-	}
-	return fn.write(sp, keep)
-}
-
-// covers reports whether engagement g falls in view v's window.
-func (fn *labelFn) covers(v, g event.Event) bool {
-	return g.EventTime >= v.EventTime && g.EventTime-v.EventTime <= fn.WindowMillis
-}
-
-// OnTimer labels 0 the views whose window closed by the firing time and
-// forgets the engagements the watermark has passed. Each view has a timer
-// tagged with its own deadline, so its negative is emitted exactly then
-// whatever the arrival order.
-func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, _ timers.Context, emit func(beam.EventTime, event.Event)) error {
-	held, err := fn.read(sp)
+	pb, _, err := fn.Pending.Read(sp)
 	if err != nil {
 		return err
 	}
-	var keep []event.Event
-	for _, v := range held {
-		if v.Action != event.View {
-			if mtime.Time(v.EventTime) >= mtime.Time(ts) {
-				keep = append(keep, v)
-			}
-			continue
-		}
-		if deadline(v.EventTime, fn.WindowMillis) <= mtime.Time(ts) {
-			fn.neg++
-			emit(ts, labelled(v, 0))
-			continue
-		}
-		keep = append(keep, v)
+	pending, err := decodeEvents(bytes.NewReader(pb), pb)
+	if err != nil {
+		return err
 	}
-	if len(keep) == len(held) {
+	if len(events) == 0 && len(pending) == 0 {
 		return nil
 	}
-	return fn.write(sp, keep)
-}
-
-func (fn *labelFn) read(sp state.Provider) ([]event.Event, error) {
-	raw, _, err := fn.Pending.Read(sp)
-	if err != nil {
-		return nil, err
-	}
-	views := make([]event.Event, len(raw))
-	for i, b := range raw {
-		if err := views[i].UnmarshalBinary(b); err != nil {
-			return nil, fmt.Errorf("outcome: pending view: %w", err)
-		}
-	}
-	// Emit in a reproducible order whatever order the runner kept.
-	slices.SortFunc(views, func(a, b event.Event) int {
-		if a.EventTime != b.EventTime {
-			return int(a.EventTime - b.EventTime)
-		}
-		return cmpString(a.EventID, b.EventID)
+	slices.SortFunc(events, func(a, b event.Event) int {
+		return cmp.Or(cmp.Compare(a.EventTime, b.EventTime), strings.Compare(a.EventID, b.EventID))
 	})
-	return views, nil
-}
-
-func (fn *labelFn) write(sp state.Provider, views []event.Event) error {
-	if err := fn.Pending.Clear(sp); err != nil {
+	for i := range events {
+		e := &events[i]
+		if e.Action == event.View {
+			pending = append(pending, *e)
+			continue
+		}
+		// An engagement labels the covered views of its user and item.
+		pending = slices.DeleteFunc(pending, func(v event.Event) bool {
+			if v.UserID != e.UserID || v.ItemID != e.ItemID || e.EventTime < v.EventTime || e.EventTime-v.EventTime > fn.WindowMillis {
+				return false
+			}
+			fn.pos++
+			emit(labelled(v, 1))
+			return true
+		})
+	}
+	// Every event before ts has been walked: a window closed before ts
+	// cannot be covered any more.
+	ends := map[mtime.Time]bool{}
+	pending = slices.DeleteFunc(pending, func(v event.Event) bool {
+		d := deadline(v.EventTime, fn.WindowMillis)
+		if d < mtime.Time(ts) {
+			fn.neg++
+			emit(labelled(v, 0))
+			return true
+		}
+		ends[batchEnd(d)] = true
+		return false
+	})
+	var enc []byte
+	for i := range pending {
+		enc = appendEvent(enc, &pending[i])
+	}
+	if err := fn.Pending.Write(sp, enc); err != nil {
 		return err
 	}
-	for i := range views {
-		if err := fn.Pending.Add(sp, views[i].AppendBinary(nil)); err != nil {
+	// A timer per batch that closes a window, set again each firing (a
+	// tag is set once): a chain of one timer re-armed per firing would
+	// take one watermark round per batch.
+	for end := range ends {
+		fn.setTimer(tp, end)
+	}
+	if len(keep) < len(raw) {
+		if err := fn.Batches.Clear(sp); err != nil {
 			return err
+		}
+		for _, b := range keep {
+			if err := fn.Batches.Add(sp, b); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-func (fn *labelFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, event.Event)) {
+func (fn *labelFn) FinishBundle(ctx context.Context, _ func(event.Event)) {
 	if fn.pos != 0 {
 		beam.NewCounter("pulse", CounterPositive).Inc(ctx, fn.pos)
 		fn.pos = 0
@@ -213,16 +293,6 @@ func labelled(v event.Event, y float64) event.Event {
 	return v
 }
 
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // deadline is t plus the window, capped at the end of the global window.
 func deadline(t, windowMillis int64) mtime.Time {
 	end := mtime.EndOfGlobalWindowTime
@@ -230,4 +300,15 @@ func deadline(t, windowMillis int64) mtime.Time {
 		return end
 	}
 	return mtime.Time(t + windowMillis)
+}
+
+// batchEnd is the end of the batch holding t, where batch timers fire.
+func batchEnd(t mtime.Time) mtime.Time {
+	b := mtime.Time(Batch.Milliseconds())
+	start := t - ((t%b)+b)%b
+	end := start + b
+	if end > mtime.EndOfGlobalWindowTime || end < t {
+		return mtime.EndOfGlobalWindowTime
+	}
+	return end
 }

@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { ptest.Main(m) }
 func init() { register.Function2x1(describe) }
 
 // describe renders a labelled view with its output timestamp, in minutes
-// after t0.
+// after t0: the end of the one-minute batch in which it was decided.
 func describe(ts beam.EventTime, e event.Event) string {
 	return fmt.Sprintf("%s=%v@%d", e.EventID, e.Label, (int64(ts)-t0)/60000)
 }
@@ -34,8 +34,9 @@ func line(id, user, item, action string, minute int64) string {
 }
 
 // Labels follow event time whatever the arrival order: an engagement that
-// arrives before its view still labels it, at the engagement's time; one
-// past the window does not; negatives are stamped at the view's deadline.
+// arrives before its view still labels it; one exactly 30 minutes after
+// the view counts, one 31 minutes after does not; labels are stamped at
+// the end of the batch that decided them.
 func TestLabelInEventTime(t *testing.T) {
 	cfg := teststream.NewConfig()
 	cfg.AdvanceWatermark(t0)
@@ -61,6 +62,6 @@ func TestLabelInEventTime(t *testing.T) {
 	events, _ := parse.Lines(s, "test", teststream.Create(s, cfg))
 	got := beam.ParDo(s, describe, outcome.Label(s, 30*time.Minute, events))
 	passert.Equals(s, beam.WindowInto(s, window.NewGlobalWindows(), got),
-		"view-a=1@10", "view-b=1@30", "view-c=1@30", "view-d=0@30", "view-e=0@31")
+		"view-a=1@11", "view-b=1@31", "view-c=1@31", "view-d=0@31", "view-e=0@32")
 	ptest.RunAndValidate(t, p)
 }

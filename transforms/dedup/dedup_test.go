@@ -59,8 +59,20 @@ func run(t *testing.T, p *beam.Pipeline) map[string]int64 {
 }
 
 // TestBatch runs a bounded input in which five of twenty events are
-// delivered two to four times.
+// delivered two to four times, through Events (state) and Replay (a
+// GroupByKey): both keep exactly one copy of each id.
 func TestBatch(t *testing.T) {
+	for name, dedupe := range map[string]func(beam.Scope, time.Duration, beam.PCollection) beam.PCollection{
+		"Events": dedup.Events,
+		"Replay": func(s beam.Scope, _ time.Duration, c beam.PCollection) beam.PCollection {
+			return dedup.Replay(s, time.Minute, c)
+		},
+	} {
+		t.Run(name, func(t *testing.T) { testBatch(t, dedupe) })
+	}
+}
+
+func testBatch(t *testing.T, dedupe func(beam.Scope, time.Duration, beam.PCollection) beam.PCollection) {
 	extra := map[int]int{2: 1, 5: 3, 11: 2, 12: 1, 19: 3}
 	var lines, ids []string
 	wantDropped := 0
@@ -79,7 +91,7 @@ func TestBatch(t *testing.T) {
 
 	p, s := beam.NewPipelineWithRoot()
 	events, _ := parse.Lines(s, "test", beam.CreateList(s, lines))
-	out := dedup.Events(s, time.Hour, events)
+	out := dedupe(s, time.Hour, events)
 	passert.Equals(s, beam.ParDo(s, idOf, out), beam.CreateList(s, ids))
 	counters := run(t, p)
 
@@ -97,6 +109,7 @@ func TestBatch(t *testing.T) {
 // time plus the horizon. A copy passes only if its id's timer has cleared
 // the state, so the expected output changes with the horizon.
 func TestHorizon(t *testing.T) {
+	t.Run("Replay", testReplayHorizon)
 	a, b := t0, t0+minute // event times of A and B
 	after := t0 + 60*minute + minute/2
 
@@ -189,5 +202,25 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testReplayHorizon checks Replay's documented difference from Events: it
+// drops copies at the same event time and keeps copies of an id at other
+// times.
+func testReplayHorizon(t *testing.T) {
+	lines := []string{
+		line("a", "first", t0),
+		line("a", "same-time", t0),
+		line("a", "later", t0+30*minute),
+		line("b", "only", t0),
+	}
+	p, s := beam.NewPipelineWithRoot()
+	events, _ := parse.Lines(s, "test", beam.CreateList(s, lines))
+	out := dedup.Replay(s, time.Minute, events)
+	passert.Equals(s, beam.ParDo(s, idOf, out), "a", "a", "b")
+	counters := run(t, p)
+	if got := counters[dedup.CounterDuplicates]; got != 1 {
+		t.Errorf("%s = %d, want 1", dedup.CounterDuplicates, got)
 	}
 }

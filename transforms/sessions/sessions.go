@@ -100,7 +100,7 @@ type Row struct {
 func init() {
 	beam.RegisterType(reflect.TypeOf(Row{}))
 	beam.RegisterCoder(reflect.TypeOf(hit{}), encodeHit, decodeHit)
-	register.Function2x2(toHit)
+	register.Function1x2(toHit)
 	register.DoFn5x0[beam.PaneInfo, beam.Window, string, func(*hit) bool, func(Row)](&foldFn{})
 	register.Iter1[hit]()
 	register.Emitter1[Row]()
@@ -126,8 +126,15 @@ func Build(s beam.Scope, gap time.Duration, opts []beam.WindowIntoOption, events
 	}
 	s = s.Scope("Sessions")
 	hits := beam.ParDo(s, toHit, events)
-	windowed := beam.WindowInto(s, window.NewSessions(gap), hits, opts...)
 	fold := &foldFn{GapMillis: gap.Milliseconds(), OnePane: len(opts) == 0}
+	if fold.OnePane {
+		// Without triggers, the input is a bounded replay: grouping each
+		// user's hits in the global window and splitting them at the gaps
+		// gives the same sessions, and prism merges session windows so
+		// slowly (about 0.6 ms an event) that this is two orders faster.
+		return beam.ParDo(s, fold, beam.GroupByKey(s, hits))
+	}
+	windowed := beam.WindowInto(s, window.NewSessions(gap), hits, opts...)
 	return beam.ParDo(s, fold, beam.GroupByKey(s, windowed))
 }
 
@@ -143,10 +150,10 @@ type hit struct {
 // session needs billions of items, so Items is exact in practice.
 const itemSeed = 0x5e55
 
-// toHit keys e by user. It takes the time from the element timestamp,
-// which is what the session windows are built from.
-func toHit(ts beam.EventTime, e event.Event) (string, hit) {
-	return e.UserID, hit{Time: int64(ts), Item: hashItem(e.ItemID), Action: e.Action}
+// toHit keys e by user. It takes the time from the event, not the element
+// timestamp, which a bounded de-duplication coarsens to its bucket.
+func toHit(e event.Event) (string, hit) {
+	return e.UserID, hit{Time: e.EventTime, Item: hashItem(e.ItemID), Action: e.Action}
 }
 
 func hashItem(id string) uint64 {
@@ -185,8 +192,9 @@ func (fn *foldFn) ProcessElement(p beam.PaneInfo, w beam.Window, user string, it
 		if i < len(hits) && hits[i].Time-hits[i-1].Time < fn.GapMillis {
 			continue
 		}
-		if i < len(hits) {
-			// Only a runner that merges touching windows gets here.
+		if i < len(hits) || fn.OnePane {
+			// A group holds several sessions in the global window, or on a
+			// runner that merges touching windows.
 			split = true
 		}
 		r := fn.row(user, hits[start:i])
@@ -210,7 +218,7 @@ func (fn *foldFn) ProcessElement(p beam.PaneInfo, w beam.Window, user string, it
 // that prism gives merged windows (see the package documentation).
 func (fn *foldFn) paneOf(w beam.Window, p beam.PaneInfo) pane.Info {
 	info := pane.Of(w, p)
-	if p.Index == 0 && !p.IsFirst {
+	if p.Index == 0 && (!p.IsFirst || fn.OnePane) {
 		if fn.OnePane {
 			info.Timing, info.IsFinal = pane.OnTime, true
 		} else {

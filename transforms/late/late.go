@@ -38,6 +38,11 @@ const CounterTooLate = "events_too_late"
 
 const forget = "forget"
 
+// Shards is how many keys each window is spread over: enough to keep a few
+// workers busy with the current window, few enough that most late events
+// find their window and shard already seen.
+const Shards = 8
+
 // Retention is how long after a window expired the guard remembers it.
 const Retention = 24 * time.Hour
 

@@ -38,7 +38,8 @@ type Config struct {
 	Options []beam.WindowIntoOption
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
 	if c.Size == 0 {
 		c.Size = 5 * time.Minute
 	}
@@ -53,7 +54,7 @@ func (c Config) withDefaults() Config {
 
 // Validate reports the first invalid setting.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	switch {
 	case c.Period <= 0 || c.Size < c.Period || c.Size%c.Period != 0:
 		return fmt.Errorf("trending: window %v every %v: the size must be a positive multiple of the period", c.Size, c.Period)
@@ -100,7 +101,7 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (beam.PCollection,
 	if err := cfg.Validate(); err != nil {
 		return beam.PCollection{}, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	s = s.Scope("Trending")
 	weights := make([]float64, event.NumActions)
 	for i := range weights {

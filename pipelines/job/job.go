@@ -5,13 +5,16 @@ package job
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/pulse-analytics/pulse/pipelines/monitor"
 	"github.com/pulse-analytics/pulse/transforms/clean"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
+	"github.com/pulse-analytics/pulse/transforms/dedup"
 	"github.com/pulse-analytics/pulse/transforms/jsonl"
+	"github.com/pulse-analytics/pulse/transforms/late"
 	"github.com/pulse-analytics/pulse/transforms/parse"
 	"github.com/pulse-analytics/pulse/transforms/source"
 )
@@ -29,6 +32,9 @@ type Config struct {
 	Input string
 	// Output is the directory that receives one folder per table.
 	Output string
+	// DedupHorizon is how long, in event time, an event_id is remembered
+	// to drop its copies (default 1h).
+	DedupHorizon time.Duration
 	// Monitor configures the monitor pipeline.
 	Monitor monitor.Config
 }
@@ -60,7 +66,22 @@ func Build(s beam.Scope, cfg Config) error {
 	lines := source.Lines(s, cfg.Input)
 	events, dead := parse.Lines(s, cfg.Input, lines)
 	events = clean.Events(s, events)
-	jsonl.Write(s, cfg.Output, deadletter.Table, dead)
+	// Bounded input de-duplicates with a GroupByKey; state, needed for an
+	// unbounded stream, costs a runner round trip per event.
+	if cfg.Monitor.Streaming {
+		events = dedup.Events(s, cfg.DedupHorizon, events)
+	} else {
+		m := cfg.Monitor.WithDefaults()
+		events = dedup.Replay(s, dedupBucket(m), events)
+	}
+	deadRows := []beam.PCollection{dead}
+	if cfg.Monitor.Streaming {
+		var tooLate beam.PCollection
+		m := cfg.Monitor.WithDefaults()
+		events, tooLate = late.Guard(s, m.Window, m.Lateness, late.Shards, events)
+		deadRows = append(deadRows, tooLate)
+	}
+	jsonl.Write(s, cfg.Output, deadletter.Table, beam.Flatten(s, deadRows...))
 
 	t, err := monitor.Build(s, cfg.Monitor, events)
 	if err != nil {
@@ -69,5 +90,17 @@ func Build(s beam.Scope, cfg Config) error {
 	jsonl.Write(s, cfg.Output, monitor.TableItemMetrics, t.ItemMetrics)
 	jsonl.Write(s, cfg.Output, monitor.TableCategoryMetrics, t.CategoryMetrics)
 	jsonl.Write(s, cfg.Output, monitor.TableTrending, t.Trending)
+	jsonl.Write(s, cfg.Output, monitor.TableUserSessions, t.UserSessions)
+	jsonl.Write(s, cfg.Output, monitor.TableAlerts, t.Alerts)
 	return nil
+}
+
+// dedupBucket is the largest span that divides every window of the monitor,
+// as dedup.Replay needs.
+func dedupBucket(m monitor.Config) time.Duration {
+	a, b := m.Window, m.Trending.WithDefaults().Period
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }

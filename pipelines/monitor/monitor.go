@@ -12,8 +12,10 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window/trigger"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/pulse-analytics/pulse/transforms/alerts"
 	"github.com/pulse-analytics/pulse/transforms/pane"
 	"github.com/pulse-analytics/pulse/transforms/rollup"
+	"github.com/pulse-analytics/pulse/transforms/sessions"
 	"github.com/pulse-analytics/pulse/transforms/trending"
 )
 
@@ -25,6 +27,10 @@ type Config struct {
 	Window time.Duration
 	// Trending configures the sliding-window top-K rankings.
 	Trending trending.Config
+	// SessionGap is the inactivity that ends a user session (default 30m).
+	SessionGap time.Duration
+	// Alerts configures anomaly detection on category and global activity.
+	Alerts alerts.Config
 	// Streaming selects the streaming triggers: early and late panes.
 	// Without it each window fires once, when the watermark passes its end,
 	// which is what a replayed file wants: one final ON_TIME pane per row.
@@ -44,7 +50,8 @@ func Defaults() Config {
 	return Config{Window: time.Minute, Lateness: 5 * time.Minute, EarlyFiring: 10 * time.Second}
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
 	d := Defaults()
 	if c.Window == 0 {
 		c.Window = d.Window
@@ -55,17 +62,26 @@ func (c Config) withDefaults() Config {
 	if c.EarlyFiring == 0 {
 		c.EarlyFiring = d.EarlyFiring
 	}
+	if c.SessionGap == 0 {
+		c.SessionGap = sessions.DefaultGap
+	}
 	return c
 }
 
 // Validate reports the first invalid setting.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	if c.Window < time.Second {
 		return fmt.Errorf("monitor: window %v is shorter than 1s", c.Window)
 	}
 	if c.Lateness < 0 {
 		return fmt.Errorf("monitor: allowed lateness %v is negative", c.Lateness)
+	}
+	if c.SessionGap < time.Second {
+		return fmt.Errorf("monitor: session gap %v is shorter than 1s", c.SessionGap)
+	}
+	if err := c.Alerts.Validate(); err != nil {
+		return err
 	}
 	return c.Trending.Validate()
 }
@@ -77,7 +93,7 @@ func (c Config) Validate() error {
 // accumulating panes, so that the latest pane of a window and key holds its
 // complete value. In batch: the default trigger, one pane per window.
 func (c Config) WindowOptions() []beam.WindowIntoOption {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	if !c.Streaming {
 		return nil
 	}
@@ -88,11 +104,25 @@ func (c Config) WindowOptions() []beam.WindowIntoOption {
 	return []beam.WindowIntoOption{beam.Trigger(tr), beam.PanesAccumulate(), beam.AllowedLateness(c.Lateness)}
 }
 
+// sessionOptions are the streaming options for session windows: prism
+// rejects count and processing-time triggers on merging windows
+// (apache/beam#31438), so sessions fire when the watermark passes their
+// end, with the same allowed lateness and no early panes.
+func sessionOptions(c Config) []beam.WindowIntoOption {
+	c = c.WithDefaults()
+	if !c.Streaming {
+		return nil
+	}
+	return []beam.WindowIntoOption{beam.PanesAccumulate(), beam.AllowedLateness(c.Lateness)}
+}
+
 // Tables are the monitor's outputs, one PCollection of rows per table.
 type Tables struct {
 	ItemMetrics     beam.PCollection // ItemMetrics
 	CategoryMetrics beam.PCollection // CategoryMetrics
 	Trending        beam.PCollection // trending.Row
+	UserSessions    beam.PCollection // sessions.Row
+	Alerts          beam.PCollection // alerts.Row
 }
 
 func init() {
@@ -106,7 +136,7 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 	if err := cfg.Validate(); err != nil {
 		return Tables{}, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	s = s.Scope("Monitor")
 	opts := cfg.WindowOptions()
 	fixed := rollup.Windowing{Fn: window.NewFixedWindows(cfg.Window), Options: opts}
@@ -116,6 +146,14 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 		return Tables{}, err
 	}
 	cats, err := rollup.PerKey(s, rollup.ByCategory, fixed, events)
+	if err != nil {
+		return Tables{}, err
+	}
+	global, err := rollup.PerKey(s, rollup.Global, fixed, events)
+	if err != nil {
+		return Tables{}, err
+	}
+	anomalies, err := alerts.Build(s, cfg.Alerts, cats, global)
 	if err != nil {
 		return Tables{}, err
 	}
@@ -129,6 +167,8 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 		ItemMetrics:     beam.ParDo(s, itemRow, items),
 		CategoryMetrics: beam.ParDo(s, categoryRow, cats),
 		Trending:        top,
+		UserSessions:    sessions.Build(s, cfg.SessionGap, sessionOptions(cfg), events),
+		Alerts:          anomalies,
 	}, nil
 }
 

@@ -306,8 +306,20 @@ func TestEngagementLearnsPlantedRule(t *testing.T) {
 	// The stream lasts 2.5 h with hourly snapshots: the last comes when
 	// the input ends.
 	snaps := readRows[learn.ModelSnapshot](t, dir, learn.TableModelSnapshots)
-	if s := latest(t, snaps, "engage", "global"); s.Examples != n || decode(t, s).Examples() != n {
-		t.Errorf("last snapshot has %d examples, want %d", s.Examples, n)
+	last := latest(t, snaps, "engage", "global")
+	if last.Examples != n || decode(t, last).Examples() != n {
+		t.Errorf("last snapshot has %d examples, want %d", last.Examples, n)
+	}
+	// Its readable weights put the planted region first, and positive.
+	var top []struct {
+		Feature string
+		Weight  float64
+	}
+	if err := json.Unmarshal([]byte(last.Weights), &top); err != nil || len(top) == 0 {
+		t.Fatalf("weights %q: %v", last.Weights, err)
+	}
+	if top[0].Feature != "region=north" || top[0].Weight <= 0 {
+		t.Errorf("largest weight %+v, want region=north > 0; all: %s", top[0], last.Weights)
 	}
 	a := auc(preds)
 	t.Logf("progressive AUC from the predictions table: %.4f over %d views, %d engaged", a, n, len(engaged))

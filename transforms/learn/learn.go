@@ -8,9 +8,10 @@
 // not yet trained in a Bag; an event-time timer per batch (one family,
 // tagged by window) trains every waiting batch whose window the watermark
 // has passed, oldest first; a last timer at the end of the global window
-// writes a final snapshot when the input ends. A batch's examples are sorted by (event time,
-// event_id), so replaying a file gives bit-identical models. The learner
-// is decoded and encoded once per timer firing, not per event.
+// writes a final snapshot when the input ends. A batch's examples are
+// sorted by (event time, event_id), so replaying a file gives
+// bit-identical models. The learner is decoded and encoded once per timer
+// firing, not per event.
 package learn
 
 import (
@@ -350,6 +351,7 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 				continue
 			}
 			n++
+			t.name(fz, e)
 			p := t.l.PredictLearn(x, e.Label)
 			loss := math.Abs(e.Label - p)
 			if logistic {
@@ -370,6 +372,9 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 			WindowStart: rfc3339(bt.start), WindowEnd: rfc3339(bt.end), Model: name, Key: value,
 			Examples: t.l.Examples(), BatchExamples: n, BatchLoss: lossSum / float64(max(n, 1)), Drift: drifted,
 		}
+		if n == 0 {
+			continue // only scored views: nothing learned, nothing to report
+		}
 		fillMetrics(&row, t.l.Metrics())
 		emitMetrics(row)
 		if drifted {
@@ -386,7 +391,7 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		every := m.SnapshotEvery().Milliseconds()
 		if t.lastSnap == 0 || bt.end/every != t.lastSnap/every {
 			t.lastSnap, t.lastVersion = bt.end, t.l.Examples()
-			snap, err := snapshotRow(t.l, fz, bt, name, value)
+			snap, err := snapshotRow(t.l, t.names, bt.end, name, value)
 			if err != nil {
 				return err
 			}
@@ -396,7 +401,7 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if final && t.l.Examples() > t.lastVersion {
 		// The last state, stamped with the end of its last batch.
 		t.lastSnap, t.lastVersion = t.lastEnd, t.l.Examples()
-		snap, err := snapshotRow(t.l, fz, batch{end: t.lastEnd}, name, value)
+		snap, err := snapshotRow(t.l, t.names, t.lastEnd, name, value)
 		if err != nil {
 			return err
 		}
@@ -486,13 +491,33 @@ type trainer struct {
 	lastSnap    int64 // end of the window of the last snapshot, Unix ms
 	lastVersion int64 // examples at the last snapshot
 	lastEnd     int64 // end of the last trained window, Unix ms
+	// names maps weight indices to the first-order feature keys seen
+	// there (the smallest key on a collision), for readable snapshots;
+	// at most MaxNames, the first seen.
+	names map[uint32]string
+}
+
+// MaxNames bounds the feature names a trainer remembers per key.
+const MaxNames = 4096
+
+func (t *trainer) name(fz *spec.Featurizer, e *event.Event) {
+	fz.Names(e, func(idx uint32, k string) {
+		old, ok := t.names[idx]
+		switch {
+		case !ok && len(t.names) < MaxNames:
+			t.names[idx] = k
+		case ok && k < old:
+			t.names[idx] = k
+		}
+	})
 }
 
 // decodeTrainer restores the state written by encode, or starts afresh
 // when st is empty. Layout: uvarint length + learner snapshot, uvarint
-// length + Page-Hinkley snapshot, varints lastSnap, lastVersion, lastEnd.
+// length + Page-Hinkley snapshot, varints lastSnap, lastVersion, lastEnd,
+// then the names: uvarint count, each uvarint index + uvarint length + key.
 func decodeTrainer(m *spec.Model, st []byte) (*trainer, error) {
-	t := &trainer{}
+	t := &trainer{names: map[uint32]string{}}
 	if len(st) == 0 {
 		l, err := m.NewLearner()
 		if err != nil {
@@ -535,6 +560,21 @@ func decodeTrainer(m *spec.Model, st []byte) (*trainer, error) {
 			return nil, fmt.Errorf("trainer state: %w", err)
 		}
 	}
+	count, err := binary.ReadUvarint(r)
+	if err != nil || count > MaxNames {
+		return nil, fmt.Errorf("trainer state: corrupt names")
+	}
+	for range count {
+		idx, err := binary.ReadUvarint(r)
+		if err != nil {
+			return nil, fmt.Errorf("trainer state: corrupt names")
+		}
+		k, err := part()
+		if err != nil {
+			return nil, err
+		}
+		t.names[uint32(idx)] = string(k)
+	}
 	return t, nil
 }
 
@@ -554,7 +594,20 @@ func (t *trainer) encode() ([]byte, error) {
 	b = append(b, pb...)
 	b = binary.AppendVarint(b, t.lastSnap)
 	b = binary.AppendVarint(b, t.lastVersion)
-	return binary.AppendVarint(b, t.lastEnd), nil
+	b = binary.AppendVarint(b, t.lastEnd)
+	// Sorted, so that equal trainers encode to equal bytes.
+	idx := make([]uint32, 0, len(t.names))
+	for i := range t.names {
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	b = binary.AppendUvarint(b, uint64(len(idx)))
+	for _, i := range idx {
+		b = binary.AppendUvarint(b, uint64(i))
+		b = binary.AppendUvarint(b, uint64(len(t.names[i])))
+		b = append(b, t.names[i]...)
+	}
+	return b, nil
 }
 
 // Weights returns a learner's weight vector.
@@ -583,19 +636,10 @@ type Weight struct {
 	Weight  float64 `json:"weight"`
 }
 
-func snapshotRow(l models.Learner, fz *spec.Featurizer, bt batch, model, key string) (Snapshot, error) {
+func snapshotRow(l models.Learner, names map[uint32]string, end int64, model, key string) (Snapshot, error) {
 	st, err := l.MarshalBinary()
 	if err != nil {
 		return Snapshot{}, err
-	}
-	// Name the indices the batch's events touch; others show as #index.
-	names := map[uint32]string{}
-	for i := range bt.events {
-		fz.Names(&bt.events[i], func(idx uint32, k string) {
-			if old, ok := names[idx]; !ok || k < old {
-				names[idx] = k
-			}
-		})
 	}
 	var top []Weight
 	for i, w := range Weights(l) {
@@ -619,7 +663,7 @@ func snapshotRow(l models.Learner, fz *spec.Featurizer, bt batch, model, key str
 		return Snapshot{}, err
 	}
 	return Snapshot{
-		SnapshotTime: rfc3339(bt.end), Model: model, Key: key, Version: l.Examples(), Examples: l.Examples(),
+		SnapshotTime: rfc3339(end), Model: model, Key: key, Version: l.Examples(), Examples: l.Examples(),
 		Encoding: EncodingPLSM, State: base64.StdEncoding.EncodeToString(st), Weights: string(wj),
 	}, nil
 }

@@ -70,7 +70,9 @@ func TestLoopMatchesPipeline(t *testing.T) {
 		func(r monitor.ItemMetrics) string { return r.WindowStart + "/" + r.ItemID }), sameItem)
 	compare(t, "category_metrics", index(got.CategoryMetrics, func(r monitor.CategoryMetrics) string { return r.WindowStart + "/" + r.Category }),
 		index(readRows[monitor.CategoryMetrics](t, filepath.Join(out, monitor.TableCategoryMetrics)), func(r monitor.CategoryMetrics) string { return r.WindowStart + "/" + r.Category }),
-		func(a, b monitor.CategoryMetrics) bool { return sameActivity(a.ActivityColumns, b.ActivityColumns) && a.PaneColumns == b.PaneColumns })
+		func(a, b monitor.CategoryMetrics) bool {
+			return sameActivity(a.ActivityColumns, b.ActivityColumns) && a.PaneColumns == b.PaneColumns
+		})
 	trendKey := func(r trending.Row) string { return fmt.Sprint(r.WindowStart, "/", r.Scope, "/", r.Rank) }
 	compare(t, "trending", index(got.Trending, trendKey), index(readRows[trending.Row](t, filepath.Join(out, trending.Table)), trendKey),
 		func(a, b trending.Row) bool { return a == b })

@@ -46,6 +46,8 @@ fuzz: check-go
 
 bench: check-go
 	$(GO) test -run '^$$' -bench . -benchmem ./models/... ./transforms/event
+	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/pulsebench
+	$(BIN)/pulsebench
 
 clean:
 	rm -rf $(BIN) $(OUT)

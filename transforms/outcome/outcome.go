@@ -222,24 +222,47 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	slices.SortFunc(events, func(a, b event.Event) int {
 		return cmp.Or(cmp.Compare(a.EventTime, b.EventTime), strings.Compare(a.EventID, b.EventID))
 	})
+	// Walk in event time; an engagement labels the covered views of its
+	// user and item, found through an index rather than a scan, since a
+	// shard holds up to a window's worth of views.
+	type pair struct{ user, item string }
+	byPair := map[pair][]int{}
+	labelledAt := make([]bool, len(pending), len(pending)+len(events))
+	for i := range pending {
+		k := pair{pending[i].UserID, pending[i].ItemID}
+		byPair[k] = append(byPair[k], i)
+	}
 	for i := range events {
 		e := &events[i]
+		k := pair{e.UserID, e.ItemID}
 		if e.Action == event.View {
+			byPair[k] = append(byPair[k], len(pending))
 			pending = append(pending, *e)
+			labelledAt = append(labelledAt, false)
 			continue
 		}
-		// An engagement labels the covered views of its user and item.
-		pending = slices.DeleteFunc(pending, func(v event.Event) bool {
-			if v.UserID != e.UserID || v.ItemID != e.ItemID || e.EventTime < v.EventTime || e.EventTime-v.EventTime > fn.WindowMillis {
-				return false
+		views := byPair[k]
+		kept := views[:0]
+		for _, j := range views {
+			v := &pending[j]
+			if e.EventTime >= v.EventTime && e.EventTime-v.EventTime <= fn.WindowMillis {
+				fn.pos++
+				emit(labelled(*v, 1))
+				labelledAt[j] = true
+				continue
 			}
-			fn.pos++
-			emit(labelled(v, 1))
-			return true
-		})
+			kept = append(kept, j)
+		}
+		byPair[k] = kept
 	}
-	// Every event before ts has been walked: a window closed before ts
-	// cannot be covered any more.
+	n := 0
+	for i := range pending {
+		if !labelledAt[i] {
+			pending[n] = pending[i]
+			n++
+		}
+	}
+	pending = pending[:n]
 	ends := map[mtime.Time]bool{}
 	pending = slices.DeleteFunc(pending, func(v event.Event) bool {
 		d := deadline(v.EventTime, fn.WindowMillis)

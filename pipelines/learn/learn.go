@@ -28,6 +28,9 @@ const (
 	StageServing     = tlearn.StageServing
 )
 
+// ScopeModel is the alerts.Row scope of a model drift alert.
+const ScopeModel = tlearn.ScopeModel
+
 // Table names, as folders of the file sink and tables in BigQuery.
 const (
 	TablePredictions    = "predictions"

@@ -410,3 +410,35 @@ func TestSpecErrors(t *testing.T) {
 		t.Errorf("default models: %d, %v", len(ms), err)
 	}
 }
+
+// Variants train side by side under their own variant column; the one
+// that never forgets equals the direct run, the forgetting one differs.
+func TestVariants(t *testing.T) {
+	const n = 300
+	lines, _ := linearStream(n)
+	ms := parseSpecs(t, strings.Replace(rlsSpec, `"snapshot":"1m"`, `"snapshot":"1m","variants":[{"name":"keep","lambda":1},{"name":"forget","lambda":0.9}]`, 1))
+	dir := run(t, learn.Config{Models: ms, Batch: time.Minute}, lines)
+	final := map[string]learn.ModelSnapshot{}
+	for _, s := range readRows[learn.ModelSnapshot](t, dir, learn.TableModelSnapshots) {
+		if s.Version > final[s.Variant].Version {
+			final[s.Variant] = s
+		}
+	}
+	keep, forget := final["keep"], final["forget"]
+	if len(final) != 2 || keep.Examples != n || forget.Examples != n || keep.Model != "spend" {
+		t.Fatalf("final snapshots by variant: %d, keep %d examples, forget %d", len(final), keep.Examples, forget.Examples)
+	}
+	if keep.State == forget.State {
+		t.Error("variants with different lambda have equal states")
+	}
+	if l := decode(t, forget).(*rls.Filter); l.Config().Lambda != 0.9 {
+		t.Errorf("forget variant has lambda %v", l.Config().Lambda)
+	}
+	perVariant := map[string]int{}
+	for _, p := range readRows[learn.Prediction](t, dir, learn.TablePredictions) {
+		perVariant[p.Variant]++
+	}
+	if perVariant["keep"] != n || perVariant["forget"] != n {
+		t.Errorf("predictions per variant %v, want %d each", perVariant, n)
+	}
+}

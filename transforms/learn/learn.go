@@ -64,7 +64,8 @@ const (
 const finalTag = "final"
 
 // ScopeModel is the alerts.Row scope of a drift alert; its Key is
-// "model/key" and its Metric "drift:" plus the loss.
+// "model/key" (model:variant for a variant) and its Metric "drift:" plus
+// the loss.
 const ScopeModel = "model"
 
 func init() {
@@ -81,7 +82,8 @@ func init() {
 	register.Iter1[event.Event]()
 }
 
-// Key joins a model name and a key value into the trainer's key.
+// Key joins a model id (spec.Model.ID) and a key value into the trainer's
+// key.
 func Key(model, value string) string { return model + "\x00" + value }
 
 func splitKey(k string) (model, value string) {
@@ -132,12 +134,12 @@ func (fn *routeFn) ProcessElement(ev event.Event, emit func(string, event.Event)
 		}
 		switch {
 		case m.Delayed() && fn.Outcomes:
-			emit(Key(m.Name, m.KeyOf(e)), *e)
+			emit(Key(m.ID(), m.KeyOf(e)), *e)
 			continue
 		case m.Delayed():
 			serve := *e
 			serve.Label, serve.HasLabel = 0, false
-			emit(Key(m.Name, m.KeyOf(e)), serve)
+			emit(Key(m.ID(), m.KeyOf(e)), serve)
 			continue
 		case fn.Outcomes:
 			continue
@@ -151,7 +153,7 @@ func (fn *routeFn) ProcessElement(ev event.Event, emit func(string, event.Event)
 		}
 		ex := *e
 		ex.Label, ex.HasLabel = y, true
-		emit(Key(m.Name, m.KeyOf(e)), ex)
+		emit(Key(m.ID(), m.KeyOf(e)), ex)
 	}
 }
 
@@ -270,7 +272,7 @@ func (fn *trainFn) Setup() error {
 		if err != nil {
 			return err
 		}
-		fn.specs[m.Name], fn.featurizers[m.Name] = m, f
+		fn.specs[m.ID()], fn.featurizers[m.ID()] = m, f
 	}
 	return nil
 }
@@ -313,10 +315,10 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	}
 	slices.SortFunc(ready, func(a, b batch) int { return cmp.Compare(a.start, b.start) })
 
-	name, value := splitKey(key)
-	m, ok := fn.specs[name]
+	id, value := splitKey(key)
+	m, ok := fn.specs[id]
 	if !ok {
-		return fmt.Errorf("learn: no spec for model %q", name)
+		return fmt.Errorf("learn: no spec for model %q", id)
 	}
 	st, _, err := fn.Model.Read(sp)
 	if err != nil {
@@ -327,9 +329,9 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	}
 	t, err := decodeTrainer(m, st)
 	if err != nil {
-		return fmt.Errorf("learn: model %s key %q: %w", name, value, err)
+		return fmt.Errorf("learn: model %s key %q: %w", id, value, err)
 	}
-	fz := fn.featurizers[name]
+	fz := fn.featurizers[id]
 	logistic := m.Kind == spec.Logistic
 	for _, bt := range ready {
 		// A view scored on arrival sorts before its labelled copy.
@@ -345,7 +347,7 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 			version := t.l.Examples()
 			if !e.HasLabel {
 				emitPred(Prediction{
-					EventID: e.EventID, EventTime: rfc3339(e.EventTime), Model: name, Key: value,
+					EventID: e.EventID, EventTime: rfc3339(e.EventTime), Model: m.Name, Variant: m.Variant, Key: value,
 					Stage: StageServing, Version: version, Prediction: t.l.Predict(x),
 				})
 				continue
@@ -362,14 +364,14 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 				drifted = true
 			}
 			emitPred(Prediction{
-				EventID: e.EventID, EventTime: rfc3339(e.EventTime), Model: name, Key: value,
+				EventID: e.EventID, EventTime: rfc3339(e.EventTime), Model: m.Name, Variant: m.Variant, Key: value,
 				Stage: StageProgressive, Version: version, Prediction: p, Label: &e.Label,
 			})
 		}
 		fn.examples += n
 		fn.batches++
 		row := Metrics{
-			WindowStart: rfc3339(bt.start), WindowEnd: rfc3339(bt.end), Model: name, Key: value,
+			WindowStart: rfc3339(bt.start), WindowEnd: rfc3339(bt.end), Model: m.Name, Variant: m.Variant, Key: value,
 			Examples: t.l.Examples(), BatchExamples: n, BatchLoss: lossSum / float64(max(n, 1)), Drift: drifted,
 		}
 		if n == 0 {
@@ -383,7 +385,7 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 				lossName = "log_loss"
 			}
 			emitAlert(alerts.Row{
-				WindowEnd: rfc3339(bt.end), Scope: ScopeModel, Key: name + "/" + value, Metric: "drift:" + lossName,
+				WindowEnd: rfc3339(bt.end), Scope: ScopeModel, Key: id + "/" + value, Metric: "drift:" + lossName,
 				Value: row.BatchLoss, Baseline: progressiveLoss(t.l.Metrics()), Severity: alerts.Warning,
 			})
 		}
@@ -391,7 +393,7 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		every := m.SnapshotEvery().Milliseconds()
 		if t.lastSnap == 0 || bt.end/every != t.lastSnap/every {
 			t.lastSnap, t.lastVersion = bt.end, t.l.Examples()
-			snap, err := snapshotRow(t.l, t.names, bt.end, name, value)
+			snap, err := snapshotRow(t.l, t.names, bt.end, m, value)
 			if err != nil {
 				return err
 			}
@@ -401,7 +403,7 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if final && t.l.Examples() > t.lastVersion {
 		// The last state, stamped with the end of its last batch.
 		t.lastSnap, t.lastVersion = t.lastEnd, t.l.Examples()
-		snap, err := snapshotRow(t.l, t.names, t.lastEnd, name, value)
+		snap, err := snapshotRow(t.l, t.names, t.lastEnd, m, value)
 		if err != nil {
 			return err
 		}
@@ -636,7 +638,7 @@ type Weight struct {
 	Weight  float64 `json:"weight"`
 }
 
-func snapshotRow(l models.Learner, names map[uint32]string, end int64, model, key string) (Snapshot, error) {
+func snapshotRow(l models.Learner, names map[uint32]string, end int64, m *spec.Model, key string) (Snapshot, error) {
 	st, err := l.MarshalBinary()
 	if err != nil {
 		return Snapshot{}, err
@@ -663,7 +665,7 @@ func snapshotRow(l models.Learner, names map[uint32]string, end int64, model, ke
 		return Snapshot{}, err
 	}
 	return Snapshot{
-		SnapshotTime: rfc3339(end), Model: model, Key: key, Version: l.Examples(), Examples: l.Examples(),
+		SnapshotTime: rfc3339(end), Model: m.Name, Variant: m.Variant, Key: key, Version: l.Examples(), Examples: l.Examples(),
 		Encoding: EncodingPLSM, State: base64.StdEncoding.EncodeToString(st), Weights: string(wj),
 	}, nil
 }

@@ -99,9 +99,67 @@ type Model struct {
 	// Snapshot is how often the model is written to model_snapshots, as a
 	// Go duration ("10m").
 	Snapshot string `json:"snapshot,omitempty"`
+	// Variants trains copies of the model side by side, each with some
+	// hyper-parameters overridden (a grid search): Parse expands a model
+	// with variants into one Model per variant.
+	Variants []Variant `json:"variants,omitempty"`
+	// Variant names the variant an expanded Model is; empty otherwise.
+	Variant string `json:"variant,omitempty"`
 
 	actions  []event.Action
 	snapshot time.Duration
+}
+
+// Variant overrides a model's hyper-parameters; nil fields keep the
+// model's.
+type Variant struct {
+	Name    string   `json:"name"`
+	Alpha   *float64 `json:"alpha,omitempty"`
+	Beta    *float64 `json:"beta,omitempty"`
+	L1      *float64 `json:"l1,omitempty"`
+	L2      *float64 `json:"l2,omitempty"`
+	Eta     *float64 `json:"eta,omitempty"`
+	Epsilon *float64 `json:"epsilon,omitempty"`
+	Lambda  *float64 `json:"lambda,omitempty"`
+	Delta   *float64 `json:"delta,omitempty"`
+}
+
+// ID is the model's name, with ":variant" for a variant.
+func (m *Model) ID() string {
+	if m.Variant == "" {
+		return m.Name
+	}
+	return m.Name + ":" + m.Variant
+}
+
+// expand returns m's variants as models, or m alone.
+func (m Model) expand() ([]Model, error) {
+	if len(m.Variants) == 0 {
+		return []Model{m}, nil
+	}
+	var out []Model
+	seen := map[string]bool{}
+	for i, v := range m.Variants {
+		if v.Name == "" || strings.ContainsAny(v.Name, "\x00/:") || seen[v.Name] {
+			return nil, fmt.Errorf("(%s) variants[%d].name: %q must be non-empty, unique, without '/', ':' or NUL", m.Name, i, v.Name)
+		}
+		seen[v.Name] = true
+		c := m
+		c.Variants, c.Variant = nil, v.Name
+		for _, o := range []struct {
+			dst *float64
+			src *float64
+		}{{&c.Alpha, v.Alpha}, {&c.Beta, v.Beta}, {&c.L1, v.L1}, {&c.L2, v.L2}, {&c.Eta, v.Eta}, {&c.Epsilon, v.Epsilon}, {&c.Lambda, v.Lambda}, {&c.Delta, v.Delta}} {
+			if o.src != nil {
+				*o.dst = *o.src
+			}
+		}
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("variants[%d]: %w", i, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // Features selects a model's inputs.
@@ -164,6 +222,7 @@ func Parse(data []byte) ([]Model, error) {
 		return nil, fmt.Errorf("spec: models: no models declared")
 	}
 	seen := map[string]bool{}
+	var out []Model
 	for i := range ms {
 		if err := ms[i].Validate(); err != nil {
 			return nil, fmt.Errorf("spec: models[%d]: %w", i, err)
@@ -172,8 +231,13 @@ func Parse(data []byte) ([]Model, error) {
 			return nil, fmt.Errorf("spec: models[%d]: (%s) name: duplicate of an earlier model", i, ms[i].Name)
 		}
 		seen[ms[i].Name] = true
+		vs, err := ms[i].expand()
+		if err != nil {
+			return nil, fmt.Errorf("spec: models[%d]: %w", i, err)
+		}
+		out = append(out, vs...)
 	}
-	return ms, nil
+	return out, nil
 }
 
 var (
@@ -185,10 +249,10 @@ var (
 // Validate checks m and fills defaults. Its error names the field.
 func (m *Model) Validate() error {
 	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("(%s) %s: %s", m.Name, field, fmt.Sprintf(format, args...))
+		return fmt.Errorf("(%s) %s: %s", m.ID(), field, fmt.Sprintf(format, args...))
 	}
-	if m.Name == "" || strings.ContainsAny(m.Name, "\x00/") {
-		return bad("name", "must be non-empty, without '/' or NUL")
+	if m.Name == "" || strings.ContainsAny(m.Name, "\x00/:") {
+		return bad("name", "must be non-empty, without '/', ':' or NUL")
 	}
 	switch m.Kind {
 	case Logistic:

@@ -111,3 +111,23 @@ func TestFeaturizerDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestVariantsExpand(t *testing.T) {
+	ms, err := spec.Parse([]byte(`[{"name":"m","kind":"logistic","alpha":0.1,"l2":2,"label":"label",
+		"variants":[{"name":"slow","alpha":0.01},{"name":"fast","alpha":1,"l2":0}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[0].ID() != "m:slow" || ms[1].ID() != "m:fast" || ms[0].Alpha != 0.01 || ms[0].L2 != 2 || ms[1].Alpha != 1 || ms[1].L2 != 0 {
+		t.Errorf("expanded %+v", ms)
+	}
+	for _, tc := range []struct{ doc, want string }{
+		{`[{"name":"m","kind":"logistic","label":"label","variants":[{"name":"a"},{"name":"b","alpha":-1}]}]`, `models[0]: variants[1]: (m:b) alpha: -1`},
+		{`[{"name":"m","kind":"logistic","label":"label","variants":[{"name":"a"},{"name":"a"}]}]`, `(m) variants[1].name: "a"`},
+		{`[{"name":"m","kind":"logistic","label":"label","variants":[{"name":"a","gamma":1}]}]`, `unknown field "gamma"`},
+	} {
+		if _, err := spec.Parse([]byte(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse error %v, want %q", err, tc.want)
+		}
+	}
+}

@@ -186,7 +186,8 @@ func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
 }
 
 // batchFn encodes a window's examples: start and end (Unix ms, varint),
-// then each event's binary form, length-prefixed.
+// the event count (uvarint), then each event's binary form,
+// length-prefixed.
 type batchFn struct{}
 
 func (fn *batchFn) ProcessElement(w beam.Window, key string, iter func(*event.Event) bool, emit func(string, []byte)) {
@@ -194,13 +195,16 @@ func (fn *batchFn) ProcessElement(w beam.Window, key string, iter func(*event.Ev
 	b := binary.AppendVarint(nil, int64(iw.Start))
 	b = binary.AppendVarint(b, int64(iw.End))
 	var e event.Event
-	var tmp []byte
+	var tmp, body []byte
+	n := 0
 	for iter(&e) {
 		tmp = e.AppendBinary(tmp[:0])
-		b = binary.AppendUvarint(b, uint64(len(tmp)))
-		b = append(b, tmp...)
+		body = binary.AppendUvarint(body, uint64(len(tmp)))
+		body = append(body, tmp...)
+		n++
 	}
-	emit(key, b)
+	b = binary.AppendUvarint(b, uint64(n))
+	emit(key, append(b, body...))
 }
 
 type batch struct {
@@ -218,7 +222,11 @@ func decodeBatch(b []byte) (batch, error) {
 	if out.end, err = binary.ReadVarint(r); err != nil {
 		return out, fmt.Errorf("learn: batch header: %w", err)
 	}
-	for r.Len() > 0 {
+	count, err := binary.ReadUvarint(r)
+	if err != nil || count > uint64(r.Len()) {
+		return out, fmt.Errorf("learn: batch header: corrupt count")
+	}
+	for range count {
 		n, err := binary.ReadUvarint(r)
 		if err != nil || n > uint64(r.Len()) {
 			return out, fmt.Errorf("learn: batch event length: corrupt")
@@ -230,6 +238,9 @@ func decodeBatch(b []byte) (batch, error) {
 		}
 		out.events = append(out.events, e)
 		r.Seek(int64(n), 1)
+	}
+	if r.Len() != 0 {
+		return out, fmt.Errorf("learn: batch: %d trailing bytes", r.Len())
 	}
 	return out, nil
 }

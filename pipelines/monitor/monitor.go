@@ -153,7 +153,9 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 	if err != nil {
 		return Tables{}, err
 	}
-	anomalies, err := alerts.Build(s, cfg.Alerts, cats, global)
+	acfg := cfg.Alerts
+	acfg.Streaming = cfg.Streaming
+	anomalies, err := alerts.Build(s, acfg, cats, global)
 	if err != nil {
 		return Tables{}, err
 	}

@@ -117,6 +117,12 @@ type Config struct {
 	// It suits unbounded input only: the end of a bounded input looks
 	// like every key falling silent.
 	Silence int64
+	// Streaming scores windows as the watermark passes them, in a stateful
+	// DoFn. Without it the input is a bounded replay, and each key's
+	// windows are grouped and scored in one pass: on prism the stateful
+	// path costs runner round trips per window, far too many for days of
+	// minutes.
+	Streaming bool
 }
 
 // Defaults returns the default configuration.
@@ -203,6 +209,9 @@ func Build(s beam.Scope, cfg Config, perCategory, global beam.PCollection) (beam
 	// The baseline spans windows, so its state must live in the global
 	// window; the windows' bounds travel in the elements.
 	all := beam.WindowInto(s, window.NewGlobalWindows(), beam.Flatten(s, keyed...))
+	if !cfg.Streaming {
+		return beam.ParDo(s, &replayFn{Cfg: cfg}, beam.GroupByKey(s, all)), nil
+	}
 	return beam.ParDo(s, newScoreFn(cfg), all), nil
 }
 

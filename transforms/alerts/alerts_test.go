@@ -142,9 +142,33 @@ func batch(specs []spec) func(s beam.Scope) (beam.PCollection, beam.PCollection)
 	}
 }
 
-// run builds the alerts of the input that build makes, runs the pipeline
-// on prism, and returns the alert rows and the pulse counters.
+// run builds the alerts of the input that build makes with the stateful
+// (streaming) scorer, runs the pipeline on prism, and returns the alert
+// rows and the pulse counters. Without Silence, which only streams have, it
+// also runs the bounded-replay scorer and checks it finds the same rows.
 func run(t *testing.T, cfg alerts.Config, build func(s beam.Scope) (cats, global beam.PCollection)) ([]alerts.Row, map[string]int64) {
+	t.Helper()
+	cfg.Streaming = true
+	rows, counters := runOnce(t, cfg, build)
+	if cfg.Silence == 0 {
+		cfg.Streaming = false
+		replayed, _ := runOnce(t, cfg, build)
+		sortRows := func(rs []alerts.Row) string {
+			var ss []string
+			for _, r := range rs {
+				ss = append(ss, fmt.Sprintf("%+v", r))
+			}
+			slices.Sort(ss)
+			return strings.Join(ss, "\n")
+		}
+		if a, b := sortRows(rows), sortRows(replayed); a != b {
+			t.Errorf("the replay scorer found\n%s\nthe streaming scorer\n%s", b, a)
+		}
+	}
+	return rows, counters
+}
+
+func runOnce(t *testing.T, cfg alerts.Config, build func(s beam.Scope) (cats, global beam.PCollection)) ([]alerts.Row, map[string]int64) {
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
 	cats, global := build(s)

@@ -19,6 +19,8 @@ import (
 func init() {
 	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, windowCounts, func(Row), error](&scoreFn{})
 	register.Emitter1[Row]()
+	register.DoFn3x0[string, func(*windowCounts) bool, func(Row)](&replayFn{})
+	register.Iter1[windowCounts]()
 }
 
 // scoreFn scores each key's windows in event-time order. Only Value and
@@ -85,16 +87,7 @@ func (fn *scoreFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	}
 	// Stable, so that of two panes of one window the first is kept.
 	slices.SortStableFunc(pending, func(a, b windowCounts) int { return cmp.Compare(a.End, b.End) })
-	scope, name, _ := strings.Cut(key, "|")
-	report := func(fs []finding) {
-		for _, f := range fs {
-			fn.emitted++
-			emit(Row{
-				WindowEnd: pane.FormatMillis(f.End), Scope: scope, Key: name, Metric: f.Metric,
-				Value: f.Value, Baseline: f.Baseline, Zscore: f.Z, Severity: severity(f.Z, fn.Cfg.Z),
-			})
-		}
-	}
+	report := func(fs []finding) { fn.emitted += report(key, fn.Cfg.Z, fs, emit) }
 	var rest []windowCounts
 	for _, w := range pending {
 		switch {
@@ -134,6 +127,48 @@ func (fn *scoreFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		return fn.Due.Clear(sp)
 	}
 	return fn.arm(sp, tp, next)
+}
+
+// report emits the findings of key as rows and returns how many.
+func report(key string, z float64, fs []finding, emit func(Row)) int64 {
+	scope, name, _ := strings.Cut(key, "|")
+	for _, f := range fs {
+		emit(Row{
+			WindowEnd: pane.FormatMillis(f.End), Scope: scope, Key: name, Metric: f.Metric,
+			Value: f.Value, Baseline: f.Baseline, Zscore: f.Z, Severity: severity(f.Z, z),
+		})
+	}
+	return int64(len(fs))
+}
+
+// replayFn scores all windows of one key of a bounded input at once, in
+// window order; for a given set of windows it gives what scoreFn gives.
+type replayFn struct {
+	Cfg Config `json:"cfg"`
+
+	emitted int64
+}
+
+func (fn *replayFn) ProcessElement(key string, windows func(*windowCounts) bool, emit func(Row)) {
+	var all []windowCounts
+	var w windowCounts
+	for windows(&w) {
+		all = append(all, w)
+		w = windowCounts{}
+	}
+	// Stable, so that of two panes of one window the first is kept.
+	slices.SortStableFunc(all, func(a, b windowCounts) int { return cmp.Compare(a.End, b.End) })
+	var s series
+	for _, w := range all {
+		if s.Events.N > 0 && w.End <= s.LastEnd {
+			continue
+		}
+		fn.emitted += report(key, fn.Cfg.Z, s.advance(&fn.Cfg, w.End, w.Size, w.Actions), emit)
+	}
+}
+
+func (fn *replayFn) FinishBundle(ctx context.Context, _ func(Row)) {
+	flush(ctx, CounterEmitted, &fn.emitted)
 }
 
 // arm sets the key's timer to fire at end.

@@ -24,8 +24,8 @@ check-go:
 build: check-go
 	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/...
 
-# run: generate a day of behaviour with duplicates, late and malformed
-# events, run the monitor on prism in process, and print what it wrote.
+# run: generate behaviour with duplicates, late and malformed events, run
+# the monitor on prism in process, and print what it wrote.
 run: build
 	@mkdir -p $(OUT)
 	$(BIN)/pulsegen --events=$(EVENTS) --seed=$(SEED) --duplicates=0.02 --late=0.02 --malformed=0.01 --output=$(OUT)/events.jsonl

@@ -11,6 +11,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/pulse-analytics/pulse/transforms/dedup"
+	"github.com/pulse-analytics/pulse/transforms/late"
 	"github.com/pulse-analytics/pulse/transforms/parse"
 )
 
@@ -19,8 +21,13 @@ import (
 func printSummary(w io.Writer, res beam.PipelineResult, out string) {
 	if res != nil {
 		c := counters(res)
-		fmt.Fprintf(w, "read %d events: %d parsed, %d dead-lettered\n",
-			c[parse.CounterRead], c[parse.CounterParsed], c[parse.CounterDead])
+		dup, late := c[dedup.CounterDuplicates], c[late.CounterTooLate]
+		fmt.Fprintf(w, "read %d events: %d used, %d dead-lettered, %d de-duplicated",
+			c[parse.CounterRead], c[parse.CounterParsed]-dup-late, c[parse.CounterDead], dup)
+		if late > 0 {
+			fmt.Fprintf(w, ", %d too late", late)
+		}
+		fmt.Fprintln(w)
 	}
 	tables, _ := filepath.Glob(filepath.Join(out, "*"))
 	sort.Strings(tables)

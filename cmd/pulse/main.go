@@ -20,11 +20,13 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/pulse-analytics/pulse/pipelines/job"
+	"github.com/pulse-analytics/pulse/pipelines/learn"
 	"github.com/pulse-analytics/pulse/transforms/source"
 )
 
 var (
-	pipeline = flag.String("pipeline", job.Monitor, "pipeline to run: monitor")
+	pipeline = flag.String("pipeline", job.Monitor, "pipeline to run: monitor, learn, or all (both from one read)")
+	models   = flag.String("models", "", "model specs (JSON) for the learn pipeline; empty means the shipped defaults")
 	input    = flag.String("input", "", "events to read: a file path or glob of JSON lines")
 	output   = flag.String("output", "", "directory that receives one folder per table")
 	window   = flag.Duration("window", time.Minute, "size of the tumbling windows of item and category metrics")
@@ -52,6 +54,13 @@ func main() {
 	cfg.Monitor.Window = *window
 	if err := cfg.Validate(); err != nil {
 		fail(err)
+	}
+	if *models != "" {
+		specs, err := learn.LoadSpecs(*models)
+		if err != nil {
+			fail(fmt.Errorf("--models: %w", err))
+		}
+		cfg.Learn.Models = specs
 	}
 	if err := source.CheckFiles(cfg.Input); err != nil {
 		fail(err)

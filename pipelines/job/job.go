@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/pulse-analytics/pulse/pipelines/learn"
 	"github.com/pulse-analytics/pulse/pipelines/monitor"
 	"github.com/pulse-analytics/pulse/transforms/clean"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
@@ -22,11 +23,14 @@ import (
 // Pipelines a job can run.
 const (
 	Monitor = "monitor"
+	Learn   = "learn"
+	// All runs monitor and learn from one read of the input.
+	All = "all"
 )
 
 // Config is a whole job's configuration.
 type Config struct {
-	// Pipeline is the pipeline to run: "monitor".
+	// Pipeline is the pipeline to run: monitor, learn or all.
 	Pipeline string
 	// Input is a file path or glob of JSON-lines events.
 	Input string
@@ -37,14 +41,17 @@ type Config struct {
 	DedupHorizon time.Duration
 	// Monitor configures the monitor pipeline.
 	Monitor monitor.Config
+	// Learn configures the learn pipeline; no models means the shipped
+	// default models.
+	Learn learn.Config
 }
 
 // Validate reports the first invalid setting, naming the flag.
 func (c Config) Validate() error {
 	switch c.Pipeline {
-	case Monitor:
+	case Monitor, Learn, All:
 	default:
-		return fmt.Errorf("--pipeline=%q: want %s", c.Pipeline, Monitor)
+		return fmt.Errorf("--pipeline=%q: want %s, %s or %s", c.Pipeline, Monitor, Learn, All)
 	}
 	if c.Input == "" {
 		return fmt.Errorf("--input is required")
@@ -83,6 +90,14 @@ func Build(s beam.Scope, cfg Config) error {
 	}
 	jsonl.Write(s, cfg.Output, deadletter.Table, beam.Flatten(s, deadRows...))
 
+	if cfg.Pipeline == Learn || cfg.Pipeline == All {
+		if err := buildLearn(s, cfg, events); err != nil {
+			return err
+		}
+	}
+	if cfg.Pipeline == Learn {
+		return nil
+	}
 	t, err := monitor.Build(s, cfg.Monitor, events)
 	if err != nil {
 		return err
@@ -91,6 +106,24 @@ func Build(s beam.Scope, cfg Config) error {
 	jsonl.Write(s, cfg.Output, monitor.TableCategoryMetrics, t.CategoryMetrics)
 	jsonl.Write(s, cfg.Output, monitor.TableTrending, t.Trending)
 	jsonl.Write(s, cfg.Output, monitor.TableUserSessions, t.UserSessions)
+	jsonl.Write(s, cfg.Output, monitor.TableAlerts, t.Alerts)
+	return nil
+}
+
+func buildLearn(s beam.Scope, cfg Config, events beam.PCollection) error {
+	lc := cfg.Learn
+	if len(lc.Models) == 0 {
+		lc.Models = learn.DefaultModels()
+	}
+	t, err := learn.Build(s, lc, events)
+	if err != nil {
+		return err
+	}
+	jsonl.Write(s, cfg.Output, learn.TablePredictions, t.Predictions)
+	jsonl.Write(s, cfg.Output, learn.TableModelMetrics, t.ModelMetrics)
+	jsonl.Write(s, cfg.Output, learn.TableModelSnapshots, t.ModelSnapshots)
+	// Model alerts share the alerts table's rows; with the monitor they
+	// land in the same folder, as the same table would in BigQuery.
 	jsonl.Write(s, cfg.Output, monitor.TableAlerts, t.Alerts)
 	return nil
 }

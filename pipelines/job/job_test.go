@@ -14,9 +14,12 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/pulse-analytics/pulse/pipelines/job"
+	"github.com/pulse-analytics/pulse/pipelines/learn"
 	"github.com/pulse-analytics/pulse/pipelines/monitor"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
+	"github.com/pulse-analytics/pulse/transforms/gen"
 	"github.com/pulse-analytics/pulse/transforms/parse"
+	"github.com/pulse-analytics/pulse/transforms/spec"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
@@ -174,4 +177,57 @@ func readRows[T any](t *testing.T, dir string) []T {
 		fd.Close()
 	}
 	return rows
+}
+
+// TestAllRunsBothPipelines runs monitor and learn from one read of a
+// generated stream: the monitor's tables and the snapshots of every default
+// model the stream can feed (generated events carry no "label" field) must
+// come out, and every prediction must name a default model.
+func TestAllRunsBothPipelines(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "events.jsonl")
+	g, err := gen.New(gen.Config{Seed: 3, Users: 3000, Items: 200, Rate: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf []byte
+	for range 5000 {
+		buf, _ = g.Next(buf)
+		buf = append(buf, '\n')
+	}
+	if err := os.WriteFile(in, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	run(t, job.Config{Pipeline: job.All, Input: in, Output: out})
+
+	if n := len(readRows[monitor.ItemMetrics](t, filepath.Join(out, monitor.TableItemMetrics))); n == 0 {
+		t.Error("no item_metrics rows")
+	}
+	names := map[string]bool{}
+	var fed []string
+	for _, m := range learn.DefaultModels() {
+		names[m.Name] = true
+		if m.Label != spec.LabelLabel {
+			fed = append(fed, m.Name)
+		}
+	}
+	snapshotted := map[string]bool{}
+	for _, r := range readRows[learn.ModelSnapshot](t, filepath.Join(out, learn.TableModelSnapshots)) {
+		snapshotted[r.Model] = true
+	}
+	for _, name := range fed {
+		if !snapshotted[name] {
+			t.Errorf("default model %s has no snapshot", name)
+		}
+	}
+	preds := readRows[learn.Prediction](t, filepath.Join(out, learn.TablePredictions))
+	if len(preds) == 0 {
+		t.Fatal("no predictions")
+	}
+	for _, p := range preds {
+		if !names[p.Model] {
+			t.Fatalf("prediction for unknown model %q", p.Model)
+		}
+	}
 }

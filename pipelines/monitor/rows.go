@@ -78,6 +78,6 @@ func activityColumns(m *rollup.Metrics) ActivityColumns {
 		Comments: a[event.Comment], Shares: a[event.Share], Favorites: a[event.Favorite],
 		Carts: a[event.Cart], Purchases: a[event.Purchase], Payments: a[event.Payment],
 		UniqueUsers:     m.Users.Count(),
-		WatchSecondsSum: m.WatchSum, WatchedViews: m.WatchedView, AmountSum: m.AmountSum,
+		WatchSecondsSum: m.WatchSeconds(), WatchedViews: m.WatchedView, AmountSum: m.Amount(),
 	}
 }

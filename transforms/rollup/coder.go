@@ -3,7 +3,6 @@ package rollup
 import (
 	"encoding/binary"
 	"errors"
-	"math"
 	"slices"
 
 	"github.com/axiomhq/hyperloglog"
@@ -21,9 +20,9 @@ func encodeMetrics(m Metrics) ([]byte, error) {
 	for _, n := range m.Actions {
 		b = binary.AppendUvarint(b, uint64(n))
 	}
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(m.WatchSum))
+	b = binary.AppendVarint(b, m.WatchMicros)
 	b = binary.AppendUvarint(b, uint64(m.WatchedView))
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(m.AmountSum))
+	b = binary.AppendVarint(b, m.AmountMicros)
 	if m.Users.sketch != nil {
 		b = append(b, 1)
 		return m.Users.sketch.AppendBinary(b)
@@ -57,25 +56,28 @@ func decodeMetrics(b []byte) (Metrics, error) {
 		}
 		m.Actions[i], b = int64(v), b[k:]
 	}
-	if len(b) < 8 {
+	w, k := binary.Varint(b)
+	if k <= 0 {
 		return m, errCorrupt
 	}
-	m.WatchSum, b = math.Float64frombits(binary.LittleEndian.Uint64(b)), b[8:]
+	m.WatchMicros, b = w, b[k:]
 	v, k := binary.Uvarint(b)
 	if k <= 0 {
 		return m, errCorrupt
 	}
 	m.WatchedView, b = int64(v), b[k:]
-	if len(b) < 9 {
+	a, k := binary.Varint(b)
+	if k <= 0 || len(b) <= k {
 		return m, errCorrupt
 	}
-	m.AmountSum, b = math.Float64frombits(binary.LittleEndian.Uint64(b)), b[8:]
+	m.AmountMicros, b = a, b[k:]
 	kind, b := b[0], b[1:]
 	if kind == 1 {
-		m.Users.sketch = hyperloglog.New14()
-		if err := m.Users.sketch.UnmarshalBinary(b); err != nil {
-			return m, errors.Join(errCorrupt, err)
+		sk, err := decodeSketch(b)
+		if err != nil {
+			return m, err
 		}
+		m.Users.sketch = sk
 		return m, nil
 	}
 	n, k = binary.Uvarint(b)
@@ -94,4 +96,19 @@ func decodeMetrics(b []byte) (Metrics, error) {
 		return m, errCorrupt
 	}
 	return m, nil
+}
+
+// decodeSketch decodes a sketch; the library panics on some truncated
+// inputs, so that becomes an error here.
+func decodeSketch(b []byte) (sk *hyperloglog.Sketch, err error) {
+	defer func() {
+		if recover() != nil {
+			sk, err = nil, errCorrupt
+		}
+	}()
+	sk = hyperloglog.New14()
+	if err := sk.UnmarshalBinary(b); err != nil {
+		return nil, errors.Join(errCorrupt, err)
+	}
+	return sk, nil
 }

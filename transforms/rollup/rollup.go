@@ -5,6 +5,7 @@
 package rollup
 
 import (
+	"math"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -22,11 +23,14 @@ type Metrics struct {
 	// does not depend on the order events arrive in.
 	Category string
 	// Actions counts events per action; Actions[0] counts all events.
-	Actions     [event.NumActions]int64
-	Users       Users
-	WatchSum    float64
-	WatchedView int64
-	AmountSum   float64
+	Actions [event.NumActions]int64
+	Users   Users
+	// WatchMicros and AmountMicros sum in millionths, as integers, so
+	// that the totals do not depend on the order in which a runner adds
+	// partial sums: every runner and every bundling gives the same bytes.
+	WatchMicros  int64
+	WatchedView  int64
+	AmountMicros int64
 }
 
 // Events returns the number of events.
@@ -41,11 +45,11 @@ func (m *Metrics) Add(e *event.Event) {
 	m.Actions[e.Action]++
 	m.Users.Add(e.UserID)
 	if e.Action == event.View && e.HasWatch {
-		m.WatchSum += e.WatchSeconds
+		m.WatchMicros += micros(e.WatchSeconds)
 		m.WatchedView++
 	}
 	if e.HasAmount {
-		m.AmountSum += e.Amount
+		m.AmountMicros += micros(e.Amount)
 	}
 }
 
@@ -58,7 +62,19 @@ func (m *Metrics) Merge(o *Metrics) {
 		m.Actions[i] += o.Actions[i]
 	}
 	m.Users.Merge(&o.Users)
-	m.WatchSum += o.WatchSum
+	m.WatchMicros += o.WatchMicros
 	m.WatchedView += o.WatchedView
-	m.AmountSum += o.AmountSum
+	m.AmountMicros += o.AmountMicros
 }
+
+// micros rounds v to millionths. Values beyond ±9.2e12 saturate; no watch
+// time (clipped to a day) or sane amount comes near.
+func micros(v float64) int64 {
+	return int64(math.Round(math.Max(math.Min(v, 9.2e12), -9.2e12) * 1e6))
+}
+
+// WatchSeconds returns the summed watch time in seconds.
+func (m *Metrics) WatchSeconds() float64 { return float64(m.WatchMicros) / 1e6 }
+
+// Amount returns the summed amount.
+func (m *Metrics) Amount() float64 { return float64(m.AmountMicros) / 1e6 }

@@ -10,7 +10,7 @@ SEED     ?= 42
 # Go 1.26 or later is needed (go.mod); the fuzz smoke run's length:
 FUZZTIME ?= 10s
 
-.PHONY: all run test bench build check-go vet unit fuzz clean
+.PHONY: all run test bench build check-go vet unit fuzz integration clean
 
 all: build
 
@@ -32,13 +32,18 @@ run: build
 	@rm -rf $(OUT)/monitor
 	$(BIN)/pulse --pipeline=monitor --input=$(OUT)/events.jsonl --output=$(OUT)/monitor 2>$(OUT)/pulse.log || { tail -20 $(OUT)/pulse.log; exit 1; }
 
-test: vet unit fuzz
+test: vet unit fuzz integration
 
 vet: check-go
 	$(GO) vet ./...
 
 unit: check-go
 	$(GO) test $(GOFLAGS) -count=1 ./...
+
+# End-to-end tests against local services (a prism job server process);
+# a module of its own, see integration/doc.go.
+integration: check-go
+	cd integration && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # A short run of each fuzz target; `make fuzz FUZZTIME=10m` for a long one.
 fuzz: check-go

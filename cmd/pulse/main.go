@@ -31,6 +31,14 @@ var (
 	output   = flag.String("output", "", "directory that receives one folder per table")
 	window   = flag.Duration("window", time.Minute, "size of the tumbling windows of item and category metrics")
 	quiet    = flag.Bool("quiet", false, "print nothing but errors")
+
+	trendSize   = flag.Duration("trending_window", 5*time.Minute, "length of the sliding windows of trending")
+	trendPeriod = flag.Duration("trending_every", time.Minute, "period of the sliding windows of trending")
+	topK        = flag.Int("top_k", 10, "items per trending list")
+	sessionGap  = flag.Duration("session_gap", 30*time.Minute, "inactivity that ends a user session")
+	horizon     = flag.Duration("dedup_horizon", time.Hour, "event-time span within which copies of an event_id are dropped (streams)")
+	lateness    = flag.Duration("allowed_lateness", 5*time.Minute, "how long after a window's end late events still update it (streams)")
+	early       = flag.Duration("early_firing", 10*time.Second, "processing time between early panes (streams); negative for none")
 )
 
 func main() {
@@ -52,6 +60,11 @@ func main() {
 	}
 	cfg := job.Config{Pipeline: *pipeline, Input: *input, Output: *output}
 	cfg.Monitor.Window = *window
+	cfg.Monitor.Trending.Size, cfg.Monitor.Trending.Period, cfg.Monitor.Trending.K = *trendSize, *trendPeriod, *topK
+	cfg.Monitor.SessionGap = *sessionGap
+	cfg.Monitor.Lateness = *lateness
+	cfg.Monitor.EarlyFiring = *early
+	cfg.DedupHorizon = *horizon
 	if err := cfg.Validate(); err != nil {
 		fail(err)
 	}

@@ -60,6 +60,8 @@ func TestUsageErrorsExitTwoWithOneLine(t *testing.T) {
 		{"bad duration", []string{"--window=soon", "--input=" + file, "--output=" + dir}, "invalid value"},
 		{"no input", []string{"--output=" + dir}, "--input is required"},
 		{"no output", []string{"--input=" + file}, "--output is required"},
+		{"bad trending windows", []string{"--trending_window=90s", "--input=" + file, "--output=" + dir}, "multiple of the period"},
+		{"bad k", []string{"--top_k=-1", "--input=" + file, "--output=" + dir}, "k = -1"},
 		{"unknown pipeline", []string{"--pipeline=forecast", "--input=" + file, "--output=" + dir}, "--pipeline"},
 		{"glob matches nothing", []string{"--input=" + filepath.Join(dir, "*.csv"), "--output=" + dir}, "matches no file"},
 		{"input is a directory", []string{"--input=" + dir, "--output=" + filepath.Join(dir, "o")}, "is a directory"},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/pipelines/monitor"
 	"github.com/pulse-analytics/pulse/transforms/gen"
+	"github.com/pulse-analytics/pulse/transforms/jsonl"
 )
 
 // TestMain lets the tests run this test binary as the pulse command.
@@ -195,26 +195,12 @@ func countIndependently(t *testing.T, data []byte) (map[string]int64, int) {
 
 func readJSONL[T any](t *testing.T, dir string) []T {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	if len(files) == 0 {
-		t.Fatalf("no files in %s", dir)
+	rows, err := jsonl.Read[T](dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var rows []T
-	for _, f := range files {
-		fd, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(fd)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var r T
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			rows = append(rows, r)
-		}
-		fd.Close()
+	if len(rows) == 0 {
+		t.Fatalf("no rows in %s", dir)
 	}
 	return rows
 }

@@ -1,8 +1,6 @@
 package job_test
 
 import (
-	"bufio"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +16,7 @@ import (
 	"github.com/pulse-analytics/pulse/pipelines/monitor"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
 	"github.com/pulse-analytics/pulse/transforms/gen"
+	"github.com/pulse-analytics/pulse/transforms/jsonl"
 	"github.com/pulse-analytics/pulse/transforms/parse"
 	"github.com/pulse-analytics/pulse/transforms/spec"
 )
@@ -155,26 +154,12 @@ func run(t *testing.T, cfg job.Config) map[string]int64 {
 
 func readRows[T any](t *testing.T, dir string) []T {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no output in %s (%v)", dir, err)
+	rows, err := jsonl.Read[T](dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var rows []T
-	for _, f := range files {
-		fd, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(fd)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var r T
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			rows = append(rows, r)
-		}
-		fd.Close()
+	if len(rows) == 0 {
+		t.Fatalf("no rows in %s", dir)
 	}
 	return rows
 }

@@ -1,11 +1,8 @@
 package monitor_test
 
 import (
-	"bufio"
 	"cmp"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -112,22 +109,9 @@ func must(t *testing.T, err error) {
 
 func read[T any](t *testing.T, dir string) []T {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	var rows []T
-	for _, f := range files {
-		fd, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(fd)
-		for sc.Scan() {
-			var r T
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				t.Fatal(err)
-			}
-			rows = append(rows, r)
-		}
-		fd.Close()
+	rows, err := jsonl.Read[T](dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return rows
 }

@@ -107,14 +107,9 @@ func waitListening(t *testing.T, endpoint string, limit time.Duration) {
 
 func writeEvents(t *testing.T, path string, n int) {
 	t.Helper()
-	g, err := gen.New(gen.Config{Seed: 11, Users: 3000, Items: 200, Rate: 20, Duplicates: 0.03, Late: 0.02, Malformed: 0.02})
+	buf, err := gen.Lines(gen.Config{Seed: 11, Users: 3000, Items: 200, Rate: 20, Duplicates: 0.03, Late: 0.02, Malformed: 0.02}, n)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var buf []byte
-	for range n {
-		buf, _ = g.Next(buf)
-		buf = append(buf, '\n')
 	}
 	if err := os.WriteFile(path, buf, 0o644); err != nil {
 		t.Fatal(err)

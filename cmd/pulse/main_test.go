@@ -84,14 +84,9 @@ func TestUsageErrorsExitTwoWithOneLine(t *testing.T) {
 func TestMonitorCountsMatchAnIndependentCount(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "events.jsonl")
-	g, err := gen.New(gen.Config{Seed: 7, Users: 2000, Items: 300, Rate: 20, Duplicates: 0.03, Late: 0.03, Malformed: 0.02})
+	buf, err := gen.Lines(gen.Config{Seed: 7, Users: 2000, Items: 300, Rate: 20, Duplicates: 0.03, Late: 0.03, Malformed: 0.02}, 20000)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var buf []byte
-	for range 20000 {
-		buf, _ = g.Next(buf)
-		buf = append(buf, '\n')
 	}
 	if err := os.WriteFile(in, buf, 0o644); err != nil {
 		t.Fatal(err)

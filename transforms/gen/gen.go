@@ -862,3 +862,18 @@ func (g *Generator) popHeld() heldLine {
 	g.held = h
 	return top
 }
+
+// Lines generates n lines of the stream cfg describes, each ending in a
+// newline: a whole JSON-lines file, for tests and benchmarks.
+func Lines(cfg Config, n int) ([]byte, error) {
+	g, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var buf []byte
+	for range n {
+		buf, _ = g.Next(buf)
+		buf = append(buf, '\n')
+	}
+	return buf, nil
+}

@@ -25,12 +25,12 @@ build: check-go
 	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/...
 
 # run: generate behaviour with duplicates, late and malformed events, run
-# the monitor on prism in process, and print what it wrote.
+# monitor and learn on prism in process, and print what they wrote.
 run: build
 	@mkdir -p $(OUT)
 	$(BIN)/pulsegen --events=$(EVENTS) --seed=$(SEED) --duplicates=0.02 --late=0.02 --malformed=0.01 --output=$(OUT)/events.jsonl
-	@rm -rf $(OUT)/monitor
-	$(BIN)/pulse --pipeline=monitor --input=$(OUT)/events.jsonl --output=$(OUT)/monitor 2>$(OUT)/pulse.log || { tail -20 $(OUT)/pulse.log; exit 1; }
+	@rm -rf $(OUT)/tables
+	$(BIN)/pulse --pipeline=all --input=$(OUT)/events.jsonl --output=$(OUT)/tables 2>$(OUT)/pulse.log || { tail -20 $(OUT)/pulse.log; exit 1; }
 
 test: vet unit fuzz integration
 

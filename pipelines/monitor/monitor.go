@@ -104,18 +104,6 @@ func (c Config) WindowOptions() []beam.WindowIntoOption {
 	return []beam.WindowIntoOption{beam.Trigger(tr), beam.PanesAccumulate(), beam.AllowedLateness(c.Lateness)}
 }
 
-// sessionOptions are the streaming options for session windows: prism
-// rejects count and processing-time triggers on merging windows
-// (apache/beam#31438), so sessions fire when the watermark passes their
-// end, with the same allowed lateness and no early panes.
-func sessionOptions(c Config) []beam.WindowIntoOption {
-	c = c.WithDefaults()
-	if !c.Streaming {
-		return nil
-	}
-	return []beam.WindowIntoOption{beam.PanesAccumulate(), beam.AllowedLateness(c.Lateness)}
-}
-
 // Tables are the monitor's outputs, one PCollection of rows per table.
 type Tables struct {
 	ItemMetrics     beam.PCollection // ItemMetrics
@@ -169,9 +157,20 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 		ItemMetrics:     beam.ParDo(s, itemRow, items),
 		CategoryMetrics: beam.ParDo(s, categoryRow, cats),
 		Trending:        top,
-		UserSessions:    sessions.Build(s, cfg.SessionGap, sessionOptions(cfg), events),
+		UserSessions:    userSessions(s, cfg, events),
 		Alerts:          anomalies,
 	}, nil
+}
+
+// userSessions splits each user's events at the session gap. A stream is
+// sessionised by a stateful DoFn (sessions.Stream), because prism merges
+// session windows wrongly under a moving watermark; a replay by a per-user
+// GroupByKey (sessions.Build).
+func userSessions(s beam.Scope, cfg Config, events beam.PCollection) beam.PCollection {
+	if cfg.Streaming {
+		return sessions.Stream(s, cfg.SessionGap, events)
+	}
+	return sessions.Build(s, cfg.SessionGap, nil, events)
 }
 
 func itemRow(p beam.PaneInfo, w beam.Window, item string, m rollup.Metrics) ItemMetrics {

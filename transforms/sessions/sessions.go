@@ -33,9 +33,12 @@
 // watermark passes the end of an event's own window [t, t+gap) before the
 // session's later events arrive, it fires that window alone (merging
 // windows under triggers is apache/beam#31438), and it rejects count and
-// processing-time triggers on session windows. Streaming session rows are
-// therefore right on runners that merge windows (Flink, Dataflow); on prism
-// only batch input, where the watermark jumps to the end at once, is.
+// processing-time triggers on session windows. Build with options is
+// therefore right on runners that merge windows (Flink, Dataflow) only;
+// Stream sessionises an unbounded input without session windows, in a
+// stateful DoFn, the same way on every runner, and is what the monitor
+// uses for streams. Build without options groups each user's events in the
+// global window and splits them at the gaps, for bounded input.
 //
 // # Why not CombinePerKey
 //

@@ -129,6 +129,9 @@ func TestTaobaoReplay(t *testing.T) {
 			got[k] = append(got[k], scored{})
 		}
 		got[k][r.Rank-1] = scored{r.ItemID, r.Events}
+		if r.PaneTiming != "ON_TIME" || !r.IsFinal || r.PaneIndex != 0 {
+			t.Errorf("trending %s rank %d: pane %s/%d final=%v, want the one final ON_TIME pane of a replay", k, r.Rank, r.PaneTiming, r.PaneIndex, r.IsFinal)
+		}
 		if r.Score != float64(r.Events) {
 			t.Errorf("trending %s rank %d: score %v, want its %d events", k, r.Rank, r.Score, r.Events)
 		}

@@ -183,11 +183,7 @@ func (r *Regressor) MarshalBinary() ([]byte, error) {
 	e.F64(r.cfg.Ridge)
 	e.I64(r.n)
 	e.Bool(r.stale)
-	for i := 0; i < d; i++ {
-		for j := i; j < d; j++ {
-			e.F64(r.a[i*d+j])
-		}
-	}
+	e.UpperTriangle(r.a, d)
 	e.F64s(r.b)
 	e.F64s(r.w)
 	e.Bytes(mb)
@@ -218,11 +214,7 @@ func (r *Regressor) UnmarshalBinary(data []byte) error {
 	n := alloc(c)
 	n.n = d.Count()
 	n.stale = d.Bool()
-	for i := 0; i < c.Dim; i++ {
-		for j := i; j < c.Dim; j++ {
-			n.a[i*c.Dim+j] = d.F64()
-		}
-	}
+	d.UpperTriangle(n.a, c.Dim, false)
 	d.F64s(n.b)
 	d.F64s(n.w)
 	mb := d.Bytes()

@@ -220,11 +220,7 @@ func (f *Filter) MarshalBinary() ([]byte, error) {
 	e.F64(f.cfg.Delta)
 	e.I64(f.t)
 	e.F64s(f.w)
-	for i := 0; i < d; i++ {
-		for j := i; j < d; j++ {
-			e.F64(f.p[i*d+j])
-		}
-	}
+	e.UpperTriangle(f.p, d)
 	e.Bytes(mb)
 	return e.Finish(), nil
 }
@@ -253,12 +249,7 @@ func (f *Filter) UnmarshalBinary(data []byte) error {
 	n := alloc(c)
 	n.t = d.Count()
 	d.F64s(n.w)
-	for i := 0; i < c.Dim; i++ {
-		for j := i; j < c.Dim; j++ {
-			v := d.F64()
-			n.p[i*c.Dim+j], n.p[j*c.Dim+i] = v, v
-		}
-	}
+	d.UpperTriangle(n.p, c.Dim, true)
 	mb := d.Bytes()
 	if err := d.Finish(); err != nil {
 		return fmt.Errorf("rls: decode snapshot: %w", err)

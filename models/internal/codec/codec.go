@@ -117,6 +117,16 @@ func (e *Encoder) F64s(v []float64) {
 	}
 }
 
+// UpperTriangle appends the upper triangle, diagonal included, of the
+// row-major d×d symmetric matrix m: half the bytes of the whole matrix.
+func (e *Encoder) UpperTriangle(m []float64, d int) {
+	for i := 0; i < d; i++ {
+		for j := i; j < d; j++ {
+			e.F64(m[i*d+j])
+		}
+	}
+}
+
 // Bytes appends a length-prefixed byte slice.
 func (e *Encoder) Bytes(b []byte) {
 	e.U32(uint32(len(b)))
@@ -314,6 +324,21 @@ func (d *Decoder) F64s(dst []float64) {
 		d.Fail("slice of %d values, want %d", n, len(dst))
 	}
 	d.fill(dst)
+}
+
+// UpperTriangle reads what Encoder.UpperTriangle wrote into the upper
+// triangle of the row-major d×d matrix m; with mirror it fills the lower
+// triangle too.
+func (d *Decoder) UpperTriangle(m []float64, dim int, mirror bool) {
+	for i := 0; i < dim; i++ {
+		for j := i; j < dim; j++ {
+			v := d.F64()
+			m[i*dim+j] = v
+			if mirror {
+				m[j*dim+i] = v
+			}
+		}
+	}
 }
 
 // Bytes reads a slice written by Encoder.Bytes. It aliases the input.

@@ -4,6 +4,7 @@ package parse
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 	"unsafe"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
 	"github.com/pulse-analytics/pulse/transforms/event"
+	"github.com/pulse-analytics/pulse/transforms/source"
 )
 
 // Counter names, in the Namespace namespace. Read = Parsed + DeadLettered.
@@ -26,6 +28,7 @@ const (
 
 func init() {
 	register.DoFn4x0[context.Context, string, func(beam.EventTime, event.Event), func(deadletter.Row)](&parseFn{})
+	register.DoFn4x0[context.Context, source.Message, func(beam.EventTime, event.Event), func(deadletter.Row)](&messageFn{})
 	register.Emitter2[beam.EventTime, event.Event]()
 	register.Emitter1[deadletter.Row]()
 }
@@ -37,6 +40,35 @@ func init() {
 func Lines(s beam.Scope, source string, lines beam.PCollection) (events, dead beam.PCollection) {
 	s = s.Scope("ParseEvents")
 	return beam.ParDo2(s, &parseFn{Source: source}, lines)
+}
+
+// Messages is Lines for queue messages (a PCollection<source.Message>): a
+// rejected message keeps its attributes in the dead letter.
+func Messages(s beam.Scope, source string, msgs beam.PCollection) (events, dead beam.PCollection) {
+	s = s.Scope("ParseEvents")
+	return beam.ParDo2(s, &messageFn{parseFn: parseFn{Source: source}}, msgs)
+}
+
+// messageFn is parseFn over messages.
+type messageFn struct {
+	parseFn
+}
+
+func (fn *messageFn) ProcessElement(ctx context.Context, m source.Message, emit func(beam.EventTime, event.Event), dead func(deadletter.Row)) {
+	fn.read++
+	var e event.Event
+	if err := fn.dec.Decode(m.Data, &e); err != nil {
+		fn.dead++
+		row := deadletter.New(m.Data, reason(err), fn.Source, time.Now())
+		if len(m.Attributes) > 0 {
+			b, _ := json.Marshal(m.Attributes)
+			row.Attributes = string(b)
+		}
+		dead(row)
+		return
+	}
+	fn.parsed++
+	emit(mtime.FromMilliseconds(e.EventTime), e)
 }
 
 // parseFn counts per bundle and adds to the Beam counters once per bundle:

@@ -11,12 +11,14 @@ import (
 
 	"github.com/pulse-analytics/pulse/pipelines/learn"
 	"github.com/pulse-analytics/pulse/pipelines/monitor"
+	"github.com/pulse-analytics/pulse/transforms/bigquery"
 	"github.com/pulse-analytics/pulse/transforms/clean"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
 	"github.com/pulse-analytics/pulse/transforms/dedup"
 	"github.com/pulse-analytics/pulse/transforms/jsonl"
 	"github.com/pulse-analytics/pulse/transforms/late"
 	"github.com/pulse-analytics/pulse/transforms/parse"
+	"github.com/pulse-analytics/pulse/transforms/pubsub"
 	"github.com/pulse-analytics/pulse/transforms/source"
 )
 
@@ -32,10 +34,19 @@ const (
 type Config struct {
 	// Pipeline is the pipeline to run: monitor, learn or all.
 	Pipeline string
-	// Input is a file path or glob of JSON-lines events.
+	// Input is a file path or glob of JSON-lines events, or a
+	// subscription: pubsub://projects/P/subscriptions/S. A subscription
+	// makes the job a streaming one.
 	Input string
-	// Output is the directory that receives one folder per table.
+	// PubSub configures reading a subscription; its Subscription is set
+	// from Input.
+	PubSub pubsub.ReadConfig
+	// Output is the directory that receives one folder per table, or a
+	// dataset: bigquery://PROJECT/DATASET.
 	Output string
+	// BigQueryEndpoint is the base URL of a BigQuery emulator; empty for
+	// Google Cloud.
+	BigQueryEndpoint string
 	// DedupHorizon is how long, in event time, an event_id is remembered
 	// to drop its copies (default 1h).
 	DedupHorizon time.Duration
@@ -59,10 +70,53 @@ func (c Config) Validate() error {
 	if c.Output == "" {
 		return fmt.Errorf("--output is required")
 	}
-	if strings.Contains(c.Output, "://") {
-		return fmt.Errorf("--output=%q: only a local directory is supported", c.Output)
+	if pubsub.IsURL(c.Input) {
+		if _, err := pubsub.Parse(c.Input, "subscriptions"); err != nil {
+			return fmt.Errorf("--input: %w", err)
+		}
+		if err := c.PubSub.Validate(); err != nil && !strings.Contains(err.Error(), "is not a subscription") {
+			return err
+		}
+	} else if strings.Contains(c.Input, "://") && !strings.HasPrefix(c.Input, "gs://") {
+		return fmt.Errorf("--input=%q: want a file, a glob, gs://... or pubsub://projects/P/subscriptions/S", c.Input)
+	}
+	if bigquery.IsURL(c.Output) {
+		if _, err := bigquery.Parse(c.Output); err != nil {
+			return fmt.Errorf("--output: %w", err)
+		}
+	} else if strings.Contains(c.Output, "://") {
+		return fmt.Errorf("--output=%q: want a local directory or bigquery://PROJECT/DATASET", c.Output)
 	}
 	return c.Monitor.Validate()
+}
+
+// Streaming reports whether the job reads an unbounded stream.
+func (c Config) Streaming() bool { return pubsub.IsURL(c.Input) }
+
+// read returns the input's events and dead-letter rows.
+func read(s beam.Scope, cfg Config) (events, dead beam.PCollection) {
+	if cfg.Streaming() {
+		rc := cfg.PubSub
+		rc.Subscription, _ = pubsub.Parse(cfg.Input, "subscriptions")
+		msgs := pubsub.Read(s, rc)
+		return parse.Messages(s, cfg.Input, msgs)
+	}
+	lines := source.Lines(s, cfg.Input)
+	return parse.Lines(s, cfg.Input, lines)
+}
+
+// writer returns the sink of every table of the job.
+func writer(cfg Config) func(s beam.Scope, name string, rows beam.PCollection) {
+	if bigquery.IsURL(cfg.Output) {
+		out, _ := bigquery.Parse(cfg.Output)
+		out.Endpoint = cfg.BigQueryEndpoint
+		return func(s beam.Scope, name string, rows beam.PCollection) {
+			bigquery.Write(s, out, table(name), rows)
+		}
+	}
+	return func(s beam.Scope, name string, rows beam.PCollection) {
+		jsonl.Write(s, cfg.Output, name, rows)
+	}
 }
 
 // Build adds the job to the pipeline of scope s.
@@ -70,8 +124,11 @@ func Build(s beam.Scope, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	lines := source.Lines(s, cfg.Input)
-	events, dead := parse.Lines(s, cfg.Input, lines)
+	if cfg.Streaming() {
+		cfg.Monitor.Streaming = true
+	}
+	write := writer(cfg)
+	events, dead := read(s, cfg)
 	events = clean.Events(s, events)
 	// Bounded input de-duplicates with a GroupByKey; state, needed for an
 	// unbounded stream, costs a runner round trip per event.
@@ -88,10 +145,10 @@ func Build(s beam.Scope, cfg Config) error {
 		events, tooLate = late.Guard(s, m.Window, m.Lateness, late.Shards, events)
 		deadRows = append(deadRows, tooLate)
 	}
-	jsonl.Write(s, cfg.Output, deadletter.Table, beam.Flatten(s, deadRows...))
+	write(s, deadletter.Table, beam.Flatten(s, deadRows...))
 
 	if cfg.Pipeline == Learn || cfg.Pipeline == All {
-		if err := buildLearn(s, cfg, events); err != nil {
+		if err := buildLearn(s, cfg, write, events); err != nil {
 			return err
 		}
 	}
@@ -102,15 +159,15 @@ func Build(s beam.Scope, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	jsonl.Write(s, cfg.Output, monitor.TableItemMetrics, t.ItemMetrics)
-	jsonl.Write(s, cfg.Output, monitor.TableCategoryMetrics, t.CategoryMetrics)
-	jsonl.Write(s, cfg.Output, monitor.TableTrending, t.Trending)
-	jsonl.Write(s, cfg.Output, monitor.TableUserSessions, t.UserSessions)
-	jsonl.Write(s, cfg.Output, monitor.TableAlerts, t.Alerts)
+	write(s, monitor.TableItemMetrics, t.ItemMetrics)
+	write(s, monitor.TableCategoryMetrics, t.CategoryMetrics)
+	write(s, monitor.TableTrending, t.Trending)
+	write(s, monitor.TableUserSessions, t.UserSessions)
+	write(s, monitor.TableAlerts, t.Alerts)
 	return nil
 }
 
-func buildLearn(s beam.Scope, cfg Config, events beam.PCollection) error {
+func buildLearn(s beam.Scope, cfg Config, write func(beam.Scope, string, beam.PCollection), events beam.PCollection) error {
 	lc := cfg.Learn
 	if len(lc.Models) == 0 {
 		lc.Models = learn.DefaultModels()
@@ -119,12 +176,12 @@ func buildLearn(s beam.Scope, cfg Config, events beam.PCollection) error {
 	if err != nil {
 		return err
 	}
-	jsonl.Write(s, cfg.Output, learn.TablePredictions, t.Predictions)
-	jsonl.Write(s, cfg.Output, learn.TableModelMetrics, t.ModelMetrics)
-	jsonl.Write(s, cfg.Output, learn.TableModelSnapshots, t.ModelSnapshots)
+	write(s, learn.TablePredictions, t.Predictions)
+	write(s, learn.TableModelMetrics, t.ModelMetrics)
+	write(s, learn.TableModelSnapshots, t.ModelSnapshots)
 	// Model alerts share the alerts table's rows; with the monitor they
 	// land in the same folder, as the same table would in BigQuery.
-	jsonl.Write(s, cfg.Output, monitor.TableAlerts, t.Alerts)
+	write(s, monitor.TableAlerts, t.Alerts)
 	return nil
 }
 

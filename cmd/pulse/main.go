@@ -21,14 +21,15 @@ import (
 
 	"github.com/pulse-analytics/pulse/pipelines/job"
 	"github.com/pulse-analytics/pulse/pipelines/learn"
+	"github.com/pulse-analytics/pulse/transforms/pubsub"
 	"github.com/pulse-analytics/pulse/transforms/source"
 )
 
 var (
 	pipeline = flag.String("pipeline", job.Monitor, "pipeline to run: monitor, learn, or all (both from one read)")
 	models   = flag.String("models", "", "model specs (JSON) for the learn pipeline; empty means the shipped defaults")
-	input    = flag.String("input", "", "events to read: a file path or glob of JSON lines")
-	output   = flag.String("output", "", "directory that receives one folder per table")
+	input    = flag.String("input", "", "events to read: a file path or glob of JSON lines, or pubsub://projects/P/subscriptions/S (streaming)")
+	output   = flag.String("output", "", "where tables go: a directory (one folder per table) or bigquery://PROJECT/DATASET")
 	window   = flag.Duration("window", time.Minute, "size of the tumbling windows of item and category metrics")
 	quiet    = flag.Bool("quiet", false, "print nothing but errors")
 
@@ -39,9 +40,21 @@ var (
 	horizon     = flag.Duration("dedup_horizon", time.Hour, "event-time span within which copies of an event_id are dropped (streams)")
 	lateness    = flag.Duration("allowed_lateness", 5*time.Minute, "how long after a window's end late events still update it (streams)")
 	early       = flag.Duration("early_firing", 10*time.Second, "processing time between early panes (streams); negative for none")
+
+	pubsubEndpoint = flag.String("pubsub_endpoint", "", "host:port of a Pub/Sub emulator or fake (default: Google Cloud, or $PUBSUB_EMULATOR_HOST)")
+	watermark      = flag.String("pubsub_watermark", "event", "Pub/Sub timestamps and watermark: event (the event's event_time) or publish (publish time)")
+	maxSkew        = flag.Duration("pubsub_max_skew", 5*time.Second, "how far the Pub/Sub watermark trails the newest timestamp read")
+	streams        = flag.Int("pubsub_streams", 4, "streaming-pull connections per worker")
+	readers        = flag.Int("pubsub_readers", 1, "parallel Pub/Sub readers (spread over workers)")
+	idleStop       = flag.Duration("idle_stop", 0, "end a streaming run once the subscription has been idle this long (0: never)")
+	runFor         = flag.Duration("run_for", 0, "end a streaming run after this long (0: never)")
+	bqEndpoint     = flag.String("bigquery_endpoint", "", "base URL of a BigQuery emulator (default: Google Cloud)")
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "bq" {
+		os.Exit(bqMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	flag.CommandLine.Init("pulse", flag.ContinueOnError)
 	flag.CommandLine.SetOutput(io.Discard)
 	if err := flag.CommandLine.Parse(os.Args[1:]); err != nil {
@@ -58,7 +71,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pulse: --runner=direct ignores state, timers and triggers; running on prism instead")
 		*runners.Runner = "prism"
 	}
-	cfg := job.Config{Pipeline: *pipeline, Input: *input, Output: *output}
+	cfg := job.Config{Pipeline: *pipeline, Input: *input, Output: *output, BigQueryEndpoint: *bqEndpoint}
+	cfg.PubSub = pubsub.ReadConfig{Endpoint: *pubsubEndpoint, Watermark: *watermark, MaxSkew: *maxSkew,
+		Streams: *streams, Readers: *readers, IdleStop: *idleStop}
+	if *runFor > 0 {
+		cfg.PubSub.StopAt = time.Now().Add(*runFor)
+	}
 	cfg.Monitor.Window = *window
 	cfg.Monitor.Trending.Size, cfg.Monitor.Trending.Period, cfg.Monitor.Trending.K = *trendSize, *trendPeriod, *topK
 	cfg.Monitor.SessionGap = *sessionGap
@@ -75,8 +93,10 @@ func main() {
 		}
 		cfg.Learn.Models = specs
 	}
-	if err := source.CheckFiles(cfg.Input); err != nil {
-		fail(err)
+	if !cfg.Streaming() {
+		if err := source.CheckFiles(cfg.Input); err != nil {
+			fail(err)
+		}
 	}
 
 	p, s := beam.NewPipelineWithRoot()

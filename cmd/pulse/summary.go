@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/pulse-analytics/pulse/transforms/bigquery"
 	"github.com/pulse-analytics/pulse/transforms/dedup"
 	"github.com/pulse-analytics/pulse/transforms/late"
 	"github.com/pulse-analytics/pulse/transforms/parse"
@@ -28,6 +29,15 @@ func printSummary(w io.Writer, res beam.PipelineResult, out string) {
 			fmt.Fprintf(w, ", %d too late", late)
 		}
 		fmt.Fprintln(w)
+	}
+	if bigquery.IsURL(out) {
+		c := map[string]int64{}
+		if res != nil {
+			c = counters(res)
+		}
+		fmt.Fprintf(w, "wrote %d rows to %s (%d rejected to dead_letter, %d retried inserts)\n",
+			c[bigquery.CounterRowsWritten], out, c[bigquery.CounterRowsRejected], c[bigquery.CounterRetries])
+		return
 	}
 	tables, _ := filepath.Glob(filepath.Join(out, "*"))
 	sort.Strings(tables)

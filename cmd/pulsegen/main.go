@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/pulse-analytics/pulse/transforms/gen"
+	"github.com/pulse-analytics/pulse/transforms/pubsub"
 )
 
 func main() {
@@ -60,7 +61,8 @@ func generate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg      gen.Config
 		start    string
 		events   = fs.Int64("events", 10000, "number of lines to write; 0 writes until interrupted")
-		output   = fs.String("output", "-", "output file, or - for standard output")
+		output   = fs.String("output", "-", "output file, - for standard output, or pubsub://projects/P/topics/T")
+		endpoint = fs.String("pubsub_endpoint", "", "host:port of a Pub/Sub emulator or fake (creates the topic)")
 		realtime = fs.Bool("realtime", false, "pace writes to the wall clock at the event-time rate")
 		quiet    = fs.Bool("quiet", false, "do not print the summary line to standard error")
 	)
@@ -109,7 +111,17 @@ func generate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	out, closeOut := stdout, func() error { return nil }
-	if *output != "-" {
+	if pubsub.IsURL(*output) {
+		topic, err := pubsub.Parse(*output, "topics")
+		if err != nil {
+			return usageError{fmt.Errorf("-output: %w", err)}
+		}
+		p, err := newPublisher(ctx, topic, *endpoint)
+		if err != nil {
+			return err
+		}
+		out, closeOut = p, p.Close
+	} else if *output != "-" {
 		f, err := os.Create(*output)
 		if err != nil {
 			return fmt.Errorf("create output: %w", err)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/pulse-analytics/pulse/pipelines/job"
 	"github.com/pulse-analytics/pulse/transforms/bigquery"
@@ -37,7 +38,9 @@ func bqMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	out.Endpoint = *endpoint
-	ctx := context.Background()
+	// The client retries server errors until the context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	c, err := bigquery.NewClient(ctx, out)
 	if err != nil {
 		fmt.Fprintf(stderr, "pulse bq init: %v\n", err)

@@ -3,13 +3,13 @@ package bigquery
 import (
 	"context"
 	"fmt"
-	"strings"
+	"regexp"
 
 	bq "cloud.google.com/go/bigquery"
 )
 
-// View is a view over the tables, its query in GoogleSQL with the
-// placeholder {{dataset}} for the quoted `project.dataset`.
+// View is a view over the tables, its query in GoogleSQL where
+// {{dataset}}.TABLE stands for the quoted `project.dataset.TABLE`.
 type View struct {
 	Name  string
 	Query string
@@ -17,8 +17,10 @@ type View struct {
 
 // SQL returns the view's query for out.
 func (v View) SQL(out Output) string {
-	return strings.ReplaceAll(v.Query, "{{dataset}}", "`"+out.Project+"."+out.Dataset+"`")
+	return tableRef.ReplaceAllString(v.Query, "`"+out.Project+"."+out.Dataset+".$1`")
 }
+
+var tableRef = regexp.MustCompile(`\{\{dataset\}\}\.(\w+)`)
 
 // Init creates out's dataset, tables and views, leaving what exists; a
 // view that exists is updated to the current query.

@@ -10,7 +10,11 @@ SEED     ?= 42
 # Go 1.26 or later is needed (go.mod); the fuzz smoke run's length:
 FUZZTIME ?= 10s
 
-.PHONY: all run test bench build check-go vet unit fuzz integration clean
+# The BigQuery emulator of the local stack is cgo and wants clang.
+CGO_STACK := CGO_ENABLED=1 CC=clang CXX=clang++
+STREAM_EVENTS ?= 20000
+
+.PHONY: all run replay test bench build stack check-go check-clang vet unit fuzz integration clean
 
 all: build
 
@@ -24,9 +28,27 @@ check-go:
 build: check-go
 	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/...
 
-# run: generate behaviour with duplicates, late and malformed events, run
-# monitor and learn on prism in process, and print what they wrote.
-run: build
+check-clang:
+	@if ! command -v clang >/dev/null 2>&1 || ! command -v clang++ >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing clang, which the BigQuery emulator's build needs (apt-get install clang)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null || exit 1; \
+	  else echo "make: clang and clang++ are missing; the BigQuery emulator needs them: sudo apt-get install clang"; exit 1; fi; fi
+
+# stack: the local stack runner (Pub/Sub fake + BigQuery emulator, in process).
+stack: check-go check-clang
+	@echo "make: building the local stack; the BigQuery emulator's first build takes ~25 min on 2 cores, then seconds"
+	cd integration && $(CGO_STACK) $(GO) build -o ../$(BIN)/ ./cmd/pulselocal
+
+# run: the main job end to end with no cloud account: start the local stack,
+# publish generated events, stream them through monitor and learn on prism
+# into the BigQuery emulator, and print a few SQL answers.
+run: build stack
+	$(BIN)/pulselocal --bin=$(BIN) --events=$(STREAM_EVENTS) --seed=$(SEED)
+
+# replay: generate a file with duplicates, late and malformed events, run
+# monitor and learn over it on prism, and print what they wrote.
+replay: build
 	@mkdir -p $(OUT)
 	$(BIN)/pulsegen --events=$(EVENTS) --seed=$(SEED) --duplicates=0.02 --late=0.02 --malformed=0.01 --output=$(OUT)/events.jsonl
 	@rm -rf $(OUT)/tables
@@ -42,8 +64,9 @@ unit: check-go
 
 # End-to-end tests against local services (a prism job server process);
 # a module of its own, see integration/doc.go.
-integration: check-go
-	cd integration && $(GO) vet ./... && $(GO) test -count=1 ./...
+integration: check-go check-clang
+	@echo "make: integration tests build the BigQuery emulator; its first build takes ~25 min on 2 cores"
+	cd integration && $(CGO_STACK) $(GO) vet ./... && $(CGO_STACK) $(GO) test -count=1 -timeout 30m ./...
 
 # A short run of each fuzz target; `make fuzz FUZZTIME=10m` for a long one.
 fuzz: check-go

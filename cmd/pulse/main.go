@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
@@ -42,6 +43,12 @@ var (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "report":
+			os.Exit(runReport(os.Args[2:]))
+		}
+	}
 	flag.CommandLine.Init("pulse", flag.ContinueOnError)
 	flag.CommandLine.SetOutput(io.Discard)
 	if err := flag.CommandLine.Parse(os.Args[1:]); err != nil {
@@ -84,7 +91,9 @@ func main() {
 		fail(err)
 	}
 	ctx := context.Background()
+	stopProgress := startProgress(os.Stderr, *progressEvery, *quiet, liveCounters(*runners.Runner, *jobopts.EnvironmentType))
 	res, err := beamx.RunWithMetrics(ctx, p)
+	stopProgress()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pulse: run: %v\n", err)
 		os.Exit(1)

@@ -83,8 +83,10 @@ func (pg *Page) Write(w io.Writer) error {
 }
 
 var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"png": func(b []byte) template.URL {
-		return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
+	// pngSrc is the src attribute whole: as a URL, html/template would
+	// write every + of the base64 as &#43;. Base64 has no quote to escape.
+	"pngSrc": func(b []byte) template.HTMLAttr {
+		return template.HTMLAttr(`src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(b) + `"`)
 	},
 	"pct": func(n, of int64) string {
 		if of == 0 {
@@ -116,7 +118,7 @@ td:first-child, th:first-child { text-align: left; }
 {{range .Charts}}
 <section id="{{.ID}}">
 <h2>{{.Title}}</h2>
-{{if .PNG}}<img id="chart-{{.ID}}" alt="{{.Title}}" src="{{png .PNG}}">
+{{if .PNG}}<img id="chart-{{.ID}}" alt="{{.Title}}" {{pngSrc .PNG}}>
 <p class="caption">{{.Caption}}</p>{{else}}<p class="empty">No chart: {{.Empty}}.</p>{{end}}
 {{if and (eq .ID "sessions") $.Sessions}}
 <table><tr><th>events</th><th>sessions</th><th>converted</th><th>conversion</th></tr>

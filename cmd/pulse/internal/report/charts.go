@@ -176,7 +176,7 @@ func eventsChart(counts []ActionCount) (Chart, error) {
 		p.Add(l)
 		p.Legend.Add(action, l)
 	}
-	legendRoom(p, from, to, 0.15)
+	legendRoom(p, from, to, 0.22)
 	var err error
 	c.PNG, err = renderPNG(p)
 	return c, err

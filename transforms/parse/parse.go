@@ -14,8 +14,8 @@ import (
 
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
 	"github.com/pulse-analytics/pulse/transforms/event"
-	"github.com/pulse-analytics/pulse/transforms/source"
 	"github.com/pulse-analytics/pulse/transforms/progress"
+	"github.com/pulse-analytics/pulse/transforms/source"
 )
 
 // Counter names, in the Namespace namespace. Read = Parsed + DeadLettered.

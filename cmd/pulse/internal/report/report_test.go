@@ -19,8 +19,8 @@ import (
 
 	"github.com/pulse-analytics/pulse/pipelines/job"
 	"github.com/pulse-analytics/pulse/transforms/gen"
-	"github.com/pulse-analytics/pulse/transforms/learn"
 	"github.com/pulse-analytics/pulse/transforms/jsonl"
+	"github.com/pulse-analytics/pulse/transforms/learn"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
@@ -52,8 +53,13 @@ var (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "bq" {
-		os.Exit(bqMain(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "bq":
+			os.Exit(bqMain(os.Args[2:], os.Stdout, os.Stderr))
+		case "report":
+			os.Exit(runReport(os.Args[2:]))
+		}
 	}
 	flag.CommandLine.Init("pulse", flag.ContinueOnError)
 	flag.CommandLine.SetOutput(io.Discard)
@@ -104,7 +110,9 @@ func main() {
 		fail(err)
 	}
 	ctx := context.Background()
+	stopProgress := startProgress(os.Stderr, *progressEvery, *quiet, liveCounters(*runners.Runner, *jobopts.EnvironmentType))
 	res, err := beamx.RunWithMetrics(ctx, p)
+	stopProgress()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pulse: run: %v\n", err)
 		os.Exit(1)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/pulse-analytics/pulse/transforms/progress"
 )
 
 func init() {
@@ -33,10 +35,11 @@ func Write(s beam.Scope, dir, table string, rows beam.PCollection) {
 type writeFn struct {
 	Dir string `json:"dir"`
 
-	id  string
-	seq int
-	buf bytes.Buffer
-	enc *json.Encoder
+	id   string
+	seq  int
+	rows int64
+	buf  bytes.Buffer
+	enc  *json.Encoder
 }
 
 func (fn *writeFn) Setup() error {
@@ -55,6 +58,7 @@ func (fn *writeFn) Setup() error {
 // those rows in a new bundle.
 func (fn *writeFn) StartBundle(ctx context.Context) {
 	fn.buf.Reset()
+	fn.rows = 0
 }
 
 func (fn *writeFn) ProcessElement(ctx context.Context, row beam.X) error {
@@ -62,6 +66,7 @@ func (fn *writeFn) ProcessElement(ctx context.Context, row beam.X) error {
 	if err := fn.enc.Encode(row); err != nil {
 		return fmt.Errorf("jsonl sink: encode %v: %w", reflect.TypeOf(row), err)
 	}
+	fn.rows++
 	return nil
 }
 
@@ -79,5 +84,7 @@ func (fn *writeFn) FinishBundle(ctx context.Context) error {
 	if err := os.Rename(tmp, name); err != nil {
 		return fmt.Errorf("jsonl sink: %w", err)
 	}
+	progress.AddWritten(fn.rows)
+	fn.rows = 0
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
 	"github.com/pulse-analytics/pulse/transforms/event"
+	"github.com/pulse-analytics/pulse/transforms/progress"
 	"github.com/pulse-analytics/pulse/transforms/source"
 )
 
@@ -97,6 +98,8 @@ func (fn *parseFn) ProcessElement(ctx context.Context, line string, emit func(be
 // FinishBundle takes the emitters only because Beam requires a FinishBundle
 // with parameters to mirror ProcessElement's emitters.
 func (fn *parseFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, event.Event), _ func(deadletter.Row)) {
+	progress.AddRead(fn.read)
+	progress.AddDead(fn.dead)
 	flush(ctx, CounterRead, &fn.read)
 	flush(ctx, CounterParsed, &fn.parsed)
 	flush(ctx, CounterDead, &fn.dead)

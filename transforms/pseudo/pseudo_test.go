@@ -149,6 +149,10 @@ func TestRedact(t *testing.T) {
 		{"key as a value is not a key", `{"action":"text","n":"user_id"}`, `{"action":"text","n":"user_id"}`, true, true},
 		{"twice", `{"user_id":"u1"}{"user_id":"u1"}`, `{"user_id":"` + u1 + `"}{"user_id":"` + u1 + `"}`, true, true},
 		{"not json", "not json", "not json", true, true},
+		{"latin-1 byte in the name", "{\"user\xe9_id\":\"u1\"}", "{\"user\xe9_id\":\"" + u1 + "\"}", true, true},
+		{"escaped name", `{"user\u005fid":"u1"}`, `{"user\u005fid":"` + u1 + `"}`, true, true},
+		{"name without colon", `{"user_id" "u1"}`, `{"user_id" "` + u1 + `"}`, true, true},
+		{"name as a value is not a name", `{"a":"user_id","b":"text"}`, `{"a":"user_id","b":"text"}`, true, true},
 		{"invalid utf-8 kept around", "{\"user_id\":\"u1\",\"x\":\"\xff\"}", "{\"user_id\":\"" + u1 + "\",\"x\":\"\xff\"}", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

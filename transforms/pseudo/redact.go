@@ -1,101 +1,102 @@
 package pseudo
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // Redact rewrites a raw payload, one that the event decoder may have
 // rejected, so that the dead letter does not keep what the tables may not:
-// every `"user_id": <string or number>` gets the pseudonym of its value
-// (with surrounding space trimmed, as the decoder normalises ids; so a
-// rejected event of a user carries the same pseudonym as the user's
-// accepted events) when p is not nil, and every `"text": "<string>"`
-// becomes `"text": ""` when dropText. It reports whether it changed
-// anything.
+// the value of every member named user_id (a string or a number) becomes
+// the pseudonym of its value (with surrounding space trimmed, as the
+// decoder normalises ids; so a rejected event of a user carries the same
+// pseudonym as the user's accepted events) when p is not nil, and the value
+// of every member named text (a string) becomes "" when dropText. It
+// reports whether it changed anything.
 //
-// It works on the bytes, not on a parse, because the payload is by
-// definition not a valid event: it may be truncated, have invalid UTF-8 or
-// trailing garbage. It is best-effort and documented as such: a value cut
-// off by the end of the payload is replaced up to the end; a key written
-// with escapes (`"user\u005fid"`) or a user id held in another field (an
-// event_id that embeds it, a feature name) is not found.
+// It tokenises the bytes instead of parsing JSON, because the payload is by
+// definition not a valid event: it may be truncated, have invalid UTF-8,
+// a missing colon or trailing garbage; a name followed by a value without
+// the colon counts as a member too. A member name is compared after
+// unescaping and after removing every non-ASCII character, so a name with
+// an escape or a stray Latin-1 byte (`"user\u005fid"`, "user\xe9_id") is
+// still found. A string value cut off by the end of the payload is replaced
+// up to the end. It is best-effort, and documented as such: a user id held
+// in another member (an event_id that embeds it, a feature name) is not
+// found.
 func Redact(raw []byte, p *Pseudonymizer, dropText bool) ([]byte, bool) {
 	if p == nil && !dropText {
 		return raw, false
 	}
 	var out []byte
-	changed := false
-	i := 0
-	for {
-		j := nextKey(raw, i, p != nil, dropText)
-		if j.pos < 0 {
-			break
-		}
-		k := j.pos
-		// k is just after the key's closing quote: skip space and a colon.
-		v := skipSpace(raw, k)
-		if v >= len(raw) || raw[v] != ':' {
-			if out != nil {
-				out = append(out, raw[i:k]...)
-			}
-			i = k
+	last := 0 // raw[:last] is in out
+	for i := 0; i < len(raw); {
+		if raw[i] != '"' {
+			i++
 			continue
 		}
-		v = skipSpace(raw, v+1)
-		end, value, ok := scanValue(raw, v, j.isUser)
+		end := stringEnd(raw, i)
+		name := memberName(raw[i:end])
+		isUser := p != nil && name == "user_id"
+		if !isUser && !(dropText && name == "text") {
+			i = end // another member, or a value
+			continue
+		}
+		// The colon may be missing: the payload is broken anyway.
+		v := skipSpace(raw, end)
+		if v < len(raw) && raw[v] == ':' {
+			v = skipSpace(raw, v+1)
+		}
+		vend, value, ok := scanValue(raw, v, isUser)
 		if !ok {
-			if out != nil {
-				out = append(out, raw[i:k]...)
-			}
-			i = k
+			i = end
 			continue
 		}
 		if out == nil {
-			out = make([]byte, 0, len(raw))
+			out = make([]byte, 0, len(raw)+Size)
 		}
-		out = append(out, raw[i:v]...)
-		if j.isUser {
-			out = append(out, '"')
+		out = append(out, raw[last:v]...)
+		out = append(out, '"')
+		if isUser {
 			out = append(out, p.UserID(strings.TrimSpace(value))...)
-			out = append(out, '"')
-		} else {
-			out = append(out, '"', '"')
 		}
-		changed = true
-		i = end
+		out = append(out, '"')
+		last, i = vend, vend
 	}
-	if !changed {
+	if out == nil {
 		return raw, false
 	}
-	return append(out, raw[i:]...), true
+	return append(out, raw[last:]...), true
 }
 
-type keyHit struct {
-	pos    int // just after the key's closing quote
-	isUser bool
+// stringEnd returns the index just after the string that opens at i, or
+// len(raw) if it is not closed.
+func stringEnd(raw []byte, i int) int {
+	for j := i + 1; j < len(raw); j++ {
+		switch raw[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(raw)
 }
 
-var (
-	userKey = []byte(`"user_id"`)
-	textKey = []byte(`"text"`)
-)
-
-// nextKey finds the first wanted key at or after i; pos is -1 if none.
-func nextKey(raw []byte, i int, user, text bool) keyHit {
-	best := keyHit{pos: -1}
-	if user {
-		if k := bytes.Index(raw[i:], userKey); k >= 0 {
-			best = keyHit{pos: i + k + len(userKey), isUser: true}
-		}
+// memberName unescapes a quoted member name where it is valid JSON and
+// drops every non-ASCII character.
+func memberName(quoted []byte) string {
+	var s string
+	if json.Unmarshal(quoted, &s) != nil {
+		s = strings.Trim(string(quoted), `"`)
 	}
-	if text {
-		if k := bytes.Index(raw[i:], textKey); k >= 0 && (best.pos < 0 || i+k+len(textKey) < best.pos) {
-			best = keyHit{pos: i + k + len(textKey)}
+	return strings.Map(func(r rune) rune {
+		if r >= utf8.RuneSelf {
+			return -1
 		}
-	}
-	return best
+		return r
+	}, s)
 }
 
 func skipSpace(b []byte, i int) int {
@@ -114,23 +115,12 @@ func scanValue(raw []byte, i int, numbers bool) (end int, value string, ok bool)
 		return 0, "", false
 	}
 	if raw[i] == '"' {
-		j := i + 1
-		for j < len(raw) {
-			switch raw[j] {
-			case '\\':
-				j += 2
-				continue
-			case '"':
-				var s string
-				if json.Unmarshal(raw[i:j+1], &s) != nil {
-					s = string(raw[i+1 : j])
-				}
-				return j + 1, s, true
-			}
-			j++
+		j := stringEnd(raw, i)
+		var s string
+		if json.Unmarshal(raw[i:j], &s) != nil {
+			s = strings.TrimSuffix(string(raw[i+1:j]), `"`)
 		}
-		// Unterminated: the value runs to the end of the payload.
-		return len(raw), string(raw[i+1:]), true
+		return j, s, true
 	}
 	if !numbers {
 		return 0, "", false

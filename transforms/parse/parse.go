@@ -60,6 +60,9 @@ type messageFn struct {
 
 func (fn *messageFn) ProcessElement(ctx context.Context, m source.Message, emit func(beam.EventTime, event.Event), dead func(deadletter.Row)) {
 	fn.read++
+	if len(m.Data) > event.MaxPayload {
+		fn.tooLarge++
+	}
 	var e event.Event
 	if err := fn.dec.Decode(m.Data, &e); err != nil {
 		fn.dead++

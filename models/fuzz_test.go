@@ -46,6 +46,10 @@ func seedLearners(t testing.TB) []models.Learner {
 //
 //	go test -run '^$' -fuzz '^FuzzUnmarshal$' -fuzztime 10m ./models/
 func FuzzUnmarshal(f *testing.F) {
+	// The limit is global: restore it for the tests and examples that run
+	// after this target in the same binary.
+	old := codec.MaxElems
+	f.Cleanup(func() { codec.MaxElems = old })
 	fuzzutil.Limit()
 	for _, l := range seedLearners(f) {
 		b, err := l.MarshalBinary()

@@ -136,8 +136,8 @@ func TestPseudonymizedJobStoresNoRawIDs(t *testing.T) {
 			t.Error("the key appears in the logs")
 		}
 	}
-	if !strings.Contains(logs(), "pipeline") {
-		t.Errorf("captured no log lines (%d bytes): the log check saw nothing", len(logs()))
+	if logs() == "" {
+		t.Error("captured no log lines: the log check saw nothing")
 	}
 }
 

@@ -8,7 +8,7 @@ OUT      := out
 EVENTS   ?= 200000
 SEED     ?= 42
 # Go 1.26 or later is needed (go.mod); the fuzz smoke run's length, per
-# target (10 targets: about 55 s with the builds, measured):
+# target (10 targets: 50 s with the builds, measured):
 FUZZTIME ?= 3s
 
 .PHONY: all run test bench build check-go vet unit fuzz integration clean

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/pipelines/job"
 	"github.com/pulse-analytics/pulse/pipelines/learn"
+	"github.com/pulse-analytics/pulse/transforms/pseudo"
 	"github.com/pulse-analytics/pulse/transforms/pubsub"
 	"github.com/pulse-analytics/pulse/transforms/source"
 )
@@ -50,6 +51,11 @@ var (
 	idleStop       = flag.Duration("idle_stop", 0, "end a streaming run once the subscription has been idle this long (0: never)")
 	runFor         = flag.Duration("run_for", 0, "end a streaming run after this long (0: never)")
 	bqEndpoint     = flag.String("bigquery_endpoint", "", "base URL of a BigQuery emulator (default: Google Cloud)")
+
+	keyFile  = flag.String("pseudonymize_key_file", "", "file holding the key (≥16 bytes) that pseudonymises user_id (HMAC-SHA256); read on the workers, never logged")
+	keyEnv   = flag.String("pseudonymize_key_env", "", "name of the environment variable holding the pseudonymisation key, instead of a file")
+	keepIDs  = flag.Bool("keep_raw_user_ids", false, "store user ids as received even when a pseudonymisation key is given")
+	keepText = flag.Bool("keep_text", false, "store comment text (dropped by default)")
 )
 
 func main() {
@@ -89,6 +95,7 @@ func main() {
 	cfg.Monitor.Lateness = *lateness
 	cfg.Monitor.EarlyFiring = *early
 	cfg.DedupHorizon = *horizon
+	cfg.Pseudonymize = pseudo.Config{KeyFile: *keyFile, KeyEnv: *keyEnv, KeepRawUserIDs: *keepIDs, KeepText: *keepText}
 	if err := cfg.Validate(); err != nil {
 		fail(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/jsonl"
 	"github.com/pulse-analytics/pulse/transforms/late"
 	"github.com/pulse-analytics/pulse/transforms/parse"
+	"github.com/pulse-analytics/pulse/transforms/pseudo"
 	"github.com/pulse-analytics/pulse/transforms/pubsub"
 	"github.com/pulse-analytics/pulse/transforms/source"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	// Learn configures the learn pipeline; no models means the shipped
 	// default models.
 	Learn learn.Config
+	// Pseudonymize replaces user ids by keyed pseudonyms and drops comment
+	// text right after parsing, before anything is stored (transforms/pseudo).
+	Pseudonymize pseudo.Config
 }
 
 // Validate reports the first invalid setting, naming the flag.
@@ -86,6 +90,9 @@ func (c Config) Validate() error {
 		}
 	} else if strings.Contains(c.Output, "://") {
 		return fmt.Errorf("--output=%q: want a local directory or bigquery://PROJECT/DATASET", c.Output)
+	}
+	if err := c.Pseudonymize.Validate(); err != nil {
+		return err
 	}
 	return c.Monitor.Validate()
 }
@@ -130,6 +137,8 @@ func Build(s beam.Scope, cfg Config) error {
 	write := writer(cfg)
 	events, dead := read(s, cfg)
 	events = clean.Events(s, events)
+	events = pseudo.Events(s, cfg.Pseudonymize, events)
+	dead = pseudo.DeadLetters(s, cfg.Pseudonymize, dead)
 	// Bounded input de-duplicates with a GroupByKey; state, needed for an
 	// unbounded stream, costs a runner round trip per event.
 	if cfg.Monitor.Streaming {

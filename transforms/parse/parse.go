@@ -25,6 +25,10 @@ const (
 	CounterParsed     = "events_parsed"
 	CounterDead       = "events_dead_lettered"
 	CounterNormalized = "events_normalized"
+	// CounterTooLarge counts payloads over event.MaxPayload bytes; they are
+	// dead-lettered (and counted in CounterDead too) with a "payload too
+	// large" reason and their first deadletter.MaxRaw bytes.
+	CounterTooLarge = "events_too_large"
 )
 
 func init() {
@@ -57,6 +61,9 @@ type messageFn struct {
 
 func (fn *messageFn) ProcessElement(ctx context.Context, m source.Message, emit func(beam.EventTime, event.Event), dead func(deadletter.Row)) {
 	fn.read++
+	if len(m.Data) > event.MaxPayload {
+		fn.tooLarge++
+	}
 	var e event.Event
 	if err := fn.dec.Decode(m.Data, &e); err != nil {
 		fn.dead++
@@ -77,14 +84,17 @@ func (fn *messageFn) ProcessElement(ctx context.Context, m source.Message, emit 
 type parseFn struct {
 	Source string `json:"source"`
 
-	dec                        event.Decoder
-	read, parsed, dead, normal int64
+	dec                                  event.Decoder
+	read, parsed, dead, normal, tooLarge int64
 }
 
 func (fn *parseFn) ProcessElement(ctx context.Context, line string, emit func(beam.EventTime, event.Event), dead func(deadletter.Row)) {
 	fn.read++
 	// The decoder only reads the bytes and copies what it keeps.
 	data := unsafe.Slice(unsafe.StringData(line), len(line))
+	if len(data) > event.MaxPayload {
+		fn.tooLarge++ // the decoder rejects it before reading a byte
+	}
 	var e event.Event
 	if err := fn.dec.Decode(data, &e); err != nil {
 		fn.dead++
@@ -103,6 +113,7 @@ func (fn *parseFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, even
 	flush(ctx, CounterRead, &fn.read)
 	flush(ctx, CounterParsed, &fn.parsed)
 	flush(ctx, CounterDead, &fn.dead)
+	flush(ctx, CounterTooLarge, &fn.tooLarge)
 	fn.normal += fn.dec.Normalized
 	fn.dec.Normalized = 0
 	flush(ctx, CounterNormalized, &fn.normal)

@@ -19,6 +19,18 @@ func init() {
 	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, hit, func(Row), error](&streamFn{})
 }
 
+// MaxOpenHits bounds the hits Stream keeps per user for the user's open
+// sessions (about 13 bytes each encoded, so about 1.3 MB of state per
+// key). Only a user active without a gap for that many events, a bot,
+// reaches it; the further hits of its open session are dropped from
+// user_sessions (their events still count everywhere else) and counted
+// (CounterHitsDropped), until the session closes.
+const MaxOpenHits = 100_000
+
+// CounterHitsDropped counts hits Stream dropped at MaxOpenHits, in the
+// "pulse" namespace.
+const CounterHitsDropped = "session_hits_dropped"
+
 // Stream computes user_sessions from an unbounded stream without session
 // windows, which prism v2.77 merges wrongly under a moving watermark (see
 // the package documentation): a stateful DoFn per user keeps the hits of
@@ -28,17 +40,27 @@ func init() {
 // last event is at least gap before it is complete, and is emitted as one
 // final ON_TIME row; the other hits stay, and the timer moves on. A hit
 // that arrives after its session was emitted starts a session of its own.
-// It uses Bag and Value state and one event-time timer family, so it runs
-// on Flink.
+// At most MaxOpenHits hits are held per user. It uses Bag and Value state
+// and one event-time timer family, so it runs on Flink.
 func Stream(s beam.Scope, gap time.Duration, events beam.PCollection) beam.PCollection {
+	return StreamWithLimit(s, gap, MaxOpenHits, events)
+}
+
+// StreamWithLimit is Stream holding at most maxHits hits per user.
+func StreamWithLimit(s beam.Scope, gap time.Duration, maxHits int, events beam.PCollection) beam.PCollection {
 	gap = gap.Truncate(time.Millisecond)
 	if gap <= 0 {
 		panic(fmt.Sprintf("sessions: gap %v is not a positive number of milliseconds", gap))
 	}
+	if maxHits < 1 {
+		panic(fmt.Sprintf("sessions: maxHits %d is not positive", maxHits))
+	}
 	s = s.Scope("SessionsStream")
 	fn := &streamFn{
 		GapMillis: gap.Milliseconds(),
+		MaxHits:   int64(maxHits),
 		Hits:      state.MakeBagState[hit]("hits"),
+		Held:      state.MakeValueState[int64]("held"),
 		Due:       state.MakeValueState[int64]("due"),
 		Close:     timers.InEventTime("close"),
 	}
@@ -47,16 +69,31 @@ func Stream(s beam.Scope, gap time.Duration, events beam.PCollection) beam.PColl
 
 type streamFn struct {
 	GapMillis int64 `json:"gap_millis"`
+	MaxHits   int64 `json:"max_hits"`
 
-	Hits  state.Bag[hit]
+	Hits state.Bag[hit]
+	// Held counts the hits in Hits, so that the cap needs no bag read.
+	Held  state.Value[int64]
 	Due   state.Value[int64]
 	Close timers.EventTime
 
-	fold foldFn
+	fold    foldFn
+	dropped int64
 }
 
 func (fn *streamFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, user string, h hit, _ func(Row)) error {
+	held, _, err := fn.Held.Read(sp)
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	if held >= fn.MaxHits {
+		fn.dropped++
+		return nil
+	}
 	if err := fn.Hits.Add(sp, h); err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	if err := fn.Held.Write(sp, held+1); err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
 	due, ok, err := fn.Due.Read(sp)
@@ -67,6 +104,15 @@ func (fn *streamFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 		return fn.arm(sp, tp, at)
 	}
 	return nil
+}
+
+// FinishBundle adds the bundle's dropped hits to the counter once. Beam
+// requires it to take ProcessElement's emitters.
+func (fn *streamFn) FinishBundle(ctx context.Context, _ func(Row)) {
+	if fn.dropped != 0 {
+		beam.NewCounter("pulse", CounterHitsDropped).Inc(ctx, fn.dropped)
+		fn.dropped = 0
+	}
 }
 
 func (fn *streamFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, user string, _ timers.Context, emit func(Row)) error {
@@ -99,6 +145,14 @@ func (fn *streamFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 		return fn.rearm(sp, tp, hits)
 	}
 	if err := fn.Hits.Clear(sp); err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	if n := int64(len(hits) - start); n == 0 {
+		err = fn.Held.Clear(sp)
+	} else {
+		err = fn.Held.Write(sp, n)
+	}
+	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
 	rest := hits[start:]

@@ -372,8 +372,14 @@ func (m *Model) Validate() error {
 	if m.AUCWindow == 0 && m.Kind == Logistic {
 		m.AUCWindow = DefaultAUCWindow
 	}
-	// Build once so that hyper-parameter errors surface here too.
-	if _, err := m.NewLearner(); err != nil {
+	// Build once so that hyper-parameter errors surface here too, at the
+	// smallest width and AUC window: the errors do not depend on them, and
+	// a learner of 2^bits weights (up to 2^30) or an AUC window of up to
+	// 2^24 is no thing to allocate per model while reading a file.
+	probe := *m
+	probe.Bits = 1
+	probe.AUCWindow = min(probe.AUCWindow, 1)
+	if _, err := probe.NewLearner(); err != nil {
 		return bad(m.paramField(), "%v", err)
 	}
 	return nil

@@ -7,6 +7,7 @@ require (
 	github.com/apache/beam/sdks/v2 v2.77.0
 	github.com/axiomhq/hyperloglog v0.2.6
 	github.com/dgryski/go-metro v0.0.0-20250106013310-edb8663e5e33
+	go.yaml.in/yaml/v3 v3.0.5
 	google.golang.org/api v0.297.0
 	google.golang.org/grpc v1.83.2
 )

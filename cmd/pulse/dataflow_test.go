@@ -97,18 +97,14 @@ func loggedJobs(t *testing.T, log string) []dataflowJob {
 	return jobs
 }
 
-// TestDataflowDryRunBatch translates every pipeline, reading a file, into a
-// Dataflow batch job, with no credentials and no network.
+// TestDataflowDryRunBatch translates every pipeline, reading files from
+// Cloud Storage into BigQuery, into a Dataflow batch job, with no
+// credentials and no network.
 func TestDataflowDryRunBatch(t *testing.T) {
 	noCredentials(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "events.jsonl")
-	if err := os.WriteFile(in, []byte(`{"event_id":"e1","event_time":"2026-01-01T00:00:00Z","user_id":"u1","item_id":"i1","action":"view"}`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	in, out := "gs://pulse-test/events/*.jsonl", "bigquery://pulse-test/pulse"
 	for _, p := range []string{"monitor", "learn", "all"} {
 		t.Run(p, func(t *testing.T) {
-			out := filepath.Join(dir, "out-"+p)
 			j := dryRun(t, "--pipeline="+p, "--input="+in, "--output="+out)
 			if j.Type != "JOB_TYPE_BATCH" || j.Environment.Version.JobType != "FNAPI_BATCH" {
 				t.Errorf("job type %q (%q), want JOB_TYPE_BATCH (FNAPI_BATCH) for a file input", j.Type, j.Environment.Version.JobType)
@@ -116,15 +112,20 @@ func TestDataflowDryRunBatch(t *testing.T) {
 			if j.ProjectID != "pulse-test" {
 				t.Errorf("project %q, want pulse-test", j.ProjectID)
 			}
-			opts := j.Environment.SdkPipelineOptions.GoOptions.Options
-			if opts["pipeline"] != p || opts["input"] != in {
-				t.Errorf("the job carries --pipeline=%q --input=%q, want %q and %q: the workers rebuild the graph from these", opts["pipeline"], opts["input"], p, in)
-			}
+			checkOptions(t, j, p, in, out)
 			checkWorkerPool(t, j)
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("the dry run wrote %s (stat: %v): the pipeline ran locally", out, err)
-			}
 		})
+	}
+}
+
+// checkOptions checks that the job carries pulse's flags: the workers
+// rebuild the graph from them.
+func checkOptions(t *testing.T, j dataflowJob, pipeline, in, out string) {
+	t.Helper()
+	opts := j.Environment.SdkPipelineOptions.GoOptions.Options
+	if opts["pipeline"] != pipeline || opts["input"] != in || opts["output"] != out {
+		t.Errorf("the job carries --pipeline=%q --input=%q --output=%q, want %q, %q, %q",
+			opts["pipeline"], opts["input"], opts["output"], pipeline, in, out)
 	}
 }
 
@@ -169,36 +170,29 @@ func TestDataflowTransformMappingNeedsAStream(t *testing.T) {
 	}
 }
 
-// TestDataflowDryRunStream translates every pipeline reading Pub/Sub into
-// a Dataflow streaming job, and an update of it with a rename mapping.
+// TestDataflowDryRunStream translates every pipeline, reading Pub/Sub into
+// BigQuery, into a Dataflow streaming job, and an update of it with a
+// rename mapping.
 func TestDataflowDryRunStream(t *testing.T) {
 	noCredentials(t)
-	dir := t.TempDir()
-	in := "pubsub://projects/pulse-test/subscriptions/events"
-	// Until --input accepts pubsub:// (issue 6), pulse hands the address to
-	// the file reader, which panics on the unknown scheme. Only that exact
-	// state skips: any other failure to translate a Pub/Sub job fails.
-	if code, _, stderr := pulse(t, append(append([]string{}, dataflowFlags...), "--input="+in, "--output="+dir)...); code != 0 &&
-		strings.Contains(stderr, `file system scheme "pubsub" not registered`) {
-		t.Skipf("pulse does not read --input=%s yet (it goes to the file reader: file system scheme \"pubsub\" not registered); "+
-			"the streaming translation waits for the Pub/Sub input of issue 6 to be wired into pulse", in)
-	}
+	in, out := "pubsub://projects/pulse-test/subscriptions/events", "bigquery://pulse-test/pulse"
 	for _, p := range []string{"monitor", "learn", "all"} {
 		t.Run(p, func(t *testing.T) {
-			j := dryRun(t, "--pipeline="+p, "--input="+in, "--output="+filepath.Join(dir, "out-"+p))
+			j := dryRun(t, "--pipeline="+p, "--input="+in, "--output="+out)
 			if j.Type != "JOB_TYPE_STREAMING" || j.Environment.Version.JobType != "FNAPI_STREAMING" {
 				t.Errorf("job type %q (%q), want JOB_TYPE_STREAMING (FNAPI_STREAMING) for a Pub/Sub input", j.Type, j.Environment.Version.JobType)
 			}
 			if !contains(j.Environment.Experiments, "enable_streaming_engine") {
 				t.Errorf("experiments %v lack enable_streaming_engine, which Runner v2 streaming needs", j.Environment.Experiments)
 			}
+			checkOptions(t, j, p, in, out)
 			checkWorkerPool(t, j)
 		})
 	}
 	t.Run("update", func(t *testing.T) {
 		mapping := map[string]string{"Monitor/Sessions": "Monitor/SessionsStream"}
 		b, _ := json.Marshal(mapping)
-		j := dryRun(t, "--pipeline=all", "--input="+in, "--output="+filepath.Join(dir, "out-update"),
+		j := dryRun(t, "--pipeline=all", "--input="+in, "--output="+out,
 			"--update", "--job_name=pulse-all", "--transform_name_mapping="+string(b))
 		if j.Name != "pulse-all" {
 			t.Errorf("job name %q, want pulse-all: --update replaces the running job of that name", j.Name)

@@ -342,11 +342,6 @@ func TestFlexTemplateMetadata(t *testing.T) {
 		t.Fatalf("metadata.json: %v", err)
 	}
 	noCredentials(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "events.jsonl")
-	if err := os.WriteFile(in, []byte("{}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	args := []string{"--runner=DataflowRunner", "--job_name=pulse-flex",
 		"--service_account_email=pulse-worker@pulse-test.iam.gserviceaccount.com",
 		"--max_num_workers=4", "--worker_machine_type=n2-standard-2", `--labels={"app":"pulse"}`}
@@ -367,9 +362,9 @@ func TestFlexTemplateMetadata(t *testing.T) {
 		value := f.DefValue
 		switch p.Name {
 		case "input":
-			value = in
+			value = "pubsub://projects/pulse-test/subscriptions/events"
 		case "output":
-			value = filepath.Join(dir, "out")
+			value = "bigquery://pulse-test/pulse"
 		case "pipeline":
 			value = "all"
 		}
@@ -377,7 +372,7 @@ func TestFlexTemplateMetadata(t *testing.T) {
 			rx, err := regexp.Compile(re)
 			if err != nil {
 				t.Errorf("parameter %q: regex %q: %v", p.Name, re, err)
-			} else if p.Name != "input" && !rx.MatchString(value) {
+			} else if !rx.MatchString(value) {
 				t.Errorf("parameter %q: the flag's value %q fails the template's regex %q", p.Name, value, re)
 			}
 		}
@@ -389,8 +384,8 @@ func TestFlexTemplateMetadata(t *testing.T) {
 		}
 	}
 	j := dryRun(t, args...)
-	if j.Name != "pulse-flex" || j.Type != "JOB_TYPE_BATCH" {
-		t.Errorf("job %q of type %q, want pulse-flex, JOB_TYPE_BATCH", j.Name, j.Type)
+	if j.Name != "pulse-flex" || j.Type != "JOB_TYPE_STREAMING" {
+		t.Errorf("job %q of type %q, want pulse-flex, JOB_TYPE_STREAMING", j.Name, j.Type)
 	}
 }
 

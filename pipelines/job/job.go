@@ -154,7 +154,7 @@ func Build(s beam.Scope, cfg Config) error {
 		events, tooLate = late.Guard(s, m.Window, m.Lateness, late.Shards, events)
 		deadRows = append(deadRows, tooLate)
 	}
-	write(s, deadletter.Table, beam.Flatten(s, deadRows...))
+	write(s, deadletter.Table, beam.Flatten(s.Scope("DeadLetter"), deadRows...))
 
 	if cfg.Pipeline == Learn || cfg.Pipeline == All {
 		if err := buildLearn(s, cfg, write, events); err != nil {
@@ -190,7 +190,9 @@ func buildLearn(s beam.Scope, cfg Config, write func(beam.Scope, string, beam.PC
 	write(s, learn.TableModelSnapshots, t.ModelSnapshots)
 	// Model alerts share the alerts table's rows; with the monitor they
 	// land in the same folder, as the same table would in BigQuery.
-	write(s, monitor.TableAlerts, t.Alerts)
+	// Its own scope, so its name differs from the monitor's alerts writer
+	// without an order-dependent suffix (stable names for Dataflow --update).
+	write(s.Scope("LearnAlerts"), monitor.TableAlerts, t.Alerts)
 	return nil
 }
 

@@ -166,9 +166,11 @@ func init() {
 // order. The output is in the global window. Use Events on unbounded input.
 func Replay(s beam.Scope, bucket time.Duration, events beam.PCollection) beam.PCollection {
 	s = s.Scope("DedupReplay")
-	keyed := beam.WindowInto(s, window.NewFixedWindows(bucket), beam.ParDo(s, keyByShard, events))
+	// Each WindowInto gets its own scope, so transform names do not depend
+	// on the order of construction (stable names for Dataflow --update).
+	keyed := beam.WindowInto(s.Scope("IntoBuckets"), window.NewFixedWindows(bucket), beam.ParDo(s, keyByShard, events))
 	kept := beam.ParDo(s, &replayFn{}, beam.GroupByKey(s, keyed))
-	return beam.WindowInto(s, window.NewGlobalWindows(), kept)
+	return beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), kept)
 }
 
 // replayShards spreads a bucket's events over this many groups: enough to

@@ -104,7 +104,9 @@ func Route(s beam.Scope, ms []spec.Model, events, labelled beam.PCollection) bea
 	if !labelled.IsValid() {
 		return out
 	}
-	return beam.Flatten(s, out, beam.ParDo(s, &routeFn{Models: ms, Outcomes: true}, labelled))
+	// A scope of its own names the second routeFn readably and stably
+	// (Dataflow --update), instead of an order-dependent routeFn'1.
+	return beam.Flatten(s, out, beam.ParDo(s.Scope("Outcomes"), &routeFn{Models: ms, Outcomes: true}, labelled))
 }
 
 // routeFn emits each event once per model that sees it. On the outcome
@@ -177,10 +179,11 @@ func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	windowed := beam.WindowInto(s, window.NewFixedWindows(batch), examples)
+	// Named scopes keep transform names stable (Dataflow --update).
+	windowed := beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(batch), examples)
 	grouped := beam.GroupByKey(s, windowed)
 	batches := beam.ParDo(s, &batchFn{}, grouped)
-	global := beam.WindowInto(s, window.NewGlobalWindows(), batches)
+	global := beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), batches)
 	p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models), global)
 	return Outputs{Predictions: p, Metrics: m, Snapshots: sn, Alerts: a}
 }

@@ -106,9 +106,10 @@ func keyByShard(e event.Event, emit func(string, event.Event)) {
 // batch groups keyed events into Batch windows and returns each group as
 // one encoded element, re-windowed into the global window.
 func batch(s beam.Scope, keyed beam.PCollection) beam.PCollection {
-	w := beam.WindowInto(s, window.NewFixedWindows(Batch), keyed)
+	// Named scopes keep transform names stable (Dataflow --update).
+	w := beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(Batch), keyed)
 	g := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, w))
-	return beam.WindowInto(s, window.NewGlobalWindows(), g)
+	return beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), g)
 }
 
 // batchFn encodes a window's events: its end (Unix ms, varint), then the

@@ -4,6 +4,8 @@
 package deadletter
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"reflect"
 	"time"
 	"unicode/utf8"
@@ -35,6 +37,18 @@ type Row struct {
 	// Attributes holds the message attributes of a Pub/Sub message, as a
 	// JSON object, or "" for file input.
 	Attributes string `json:"attributes,omitempty" bigquery:"attributes"`
+}
+
+// InsertID identifies the rejection for a sink that de-duplicates on it
+// (BigQuery's insert ids): the payload, the reason, the source and the
+// attributes, not SeenAt, which a retried bundle sets anew.
+func (r Row) InsertID() string {
+	h := sha256.New()
+	for _, s := range []string{r.Raw, r.Error, r.Source, r.Attributes} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "dl-" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // New makes a row for raw, rejected for reason.

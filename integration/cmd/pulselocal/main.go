@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -71,6 +72,20 @@ func run(stdout, stderr io.Writer) error {
 	}
 	ps.Close()
 	output := "bigquery://" + project + "/pulse"
+	// Shipped configurations pseudonymise user ids: a fresh key per run.
+	key, err := os.CreateTemp("", "pulse-key-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(key.Name())
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	if _, err := key.Write(secret); err != nil {
+		return err
+	}
+	key.Close()
 
 	steps := [][]string{
 		{"pulse", "bq", "init", "--output=" + output, "--bigquery_endpoint=" + st.BigQueryURL},
@@ -78,7 +93,7 @@ func run(stdout, stderr io.Writer) error {
 			"--rate=200", "--duplicates=0.02", "--malformed=0.01", "--output=" + topic.URL(), "--pubsub_endpoint=" + st.PubSubAddr},
 		{"pulse", "--pipeline=all", "--input=" + sub.URL(), "--output=" + output,
 			"--pubsub_endpoint=" + st.PubSubAddr, "--bigquery_endpoint=" + st.BigQueryURL, "--pubsub_streams=64",
-			"--idle_stop=" + idleStop.String(), "--run_for=" + runFor.String()},
+			"--idle_stop=" + idleStop.String(), "--run_for=" + runFor.String(), "--pseudonymize_key_file=" + key.Name()},
 	}
 	for _, args := range steps {
 		fmt.Fprintf(stdout, "$ %s\n", strings.Join(args, " "))

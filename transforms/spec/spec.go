@@ -62,6 +62,10 @@ const (
 	DefaultRLSBits   = 6
 	DefaultSnapshot  = 10 * time.Minute
 	DefaultAUCWindow = 1000
+	// DefaultMerge is how often a sharded model's shards are merged.
+	DefaultMerge = 5 * time.Minute
+	// MaxShards bounds a global model's shards.
+	MaxShards = 64
 )
 
 // Model is one declared model.
@@ -99,6 +103,14 @@ type Model struct {
 	// Snapshot is how often the model is written to model_snapshots, as a
 	// Go duration ("10m").
 	Snapshot string `json:"snapshot,omitempty"`
+	// Shards spreads a global model's examples over this many replicas
+	// trained side by side and merged every Merge interval (see
+	// transforms/learn); 0 or 1 trains one model on one key, which sees
+	// every example in order. Only key global may be sharded.
+	Shards int `json:"shards,omitempty"`
+	// Merge is how often (event time, a Go duration) the shards of a
+	// sharded model are merged; default DefaultMerge.
+	Merge string `json:"merge,omitempty"`
 	// Variants trains copies of the model side by side, each with some
 	// hyper-parameters overridden (a grid search): Parse expands a model
 	// with variants into one Model per variant.
@@ -108,6 +120,7 @@ type Model struct {
 
 	actions  []event.Action
 	snapshot time.Duration
+	merge    time.Duration
 }
 
 // Variant overrides a model's hyper-parameters; nil fields keep the
@@ -343,6 +356,24 @@ func (m *Model) Validate() error {
 		}
 		m.snapshot = d
 	}
+	switch {
+	case m.Shards < 0 || m.Shards > MaxShards:
+		return bad("shards", "%d out of range [1, %d]", m.Shards, MaxShards)
+	case m.Shards > 1 && m.Key != KeyGlobal:
+		return bad("shards", "only a key global model is sharded; a %s model is spread by its key already", m.Key)
+	case m.Shards > 1 && m.Kind == RLS && m.Lambda != 0 && m.Lambda != 1:
+		// Forgetting weighs an example by how many came after it in the
+		// one global order, which separate shards do not know.
+		return bad("shards", "an rls model merges exactly only without forgetting: lambda must be 1 (is %v) or shards 1", m.Lambda)
+	}
+	m.merge = DefaultMerge
+	if m.Merge != "" {
+		d, err := time.ParseDuration(m.Merge)
+		if err != nil || d < time.Second {
+			return bad("merge", "%q is not a duration of at least 1s", m.Merge)
+		}
+		m.merge = d
+	}
 	f := m.Features
 	for _, c := range f.Categorical {
 		if !slices.Contains(categoricalFields, c) {
@@ -401,6 +432,20 @@ func (m *Model) SnapshotEvery() time.Duration {
 		return DefaultSnapshot
 	}
 	return m.snapshot
+}
+
+// ShardCount returns how many shards train the model: Shards, at least 1.
+func (m *Model) ShardCount() int { return max(m.Shards, 1) }
+
+// Sharded reports whether the model trains on more than one shard.
+func (m *Model) Sharded() bool { return m.Shards > 1 }
+
+// MergeEvery returns the merge interval of a sharded model.
+func (m *Model) MergeEvery() time.Duration {
+	if m.merge == 0 {
+		return DefaultMerge
+	}
+	return m.merge
 }
 
 // Delayed reports whether the label is the delayed engagement outcome.

@@ -18,8 +18,9 @@ import (
 
 // learnStats is what the models loop did.
 type learnStats struct {
-	Updates int64   // PredictLearn calls
-	Train   float64 // seconds spent in featurizing and PredictLearn
+	Updates  int64            // PredictLearn calls
+	PerModel map[string]int64 // of them, per model id
+	Train    float64          // seconds spent in featurizing and PredictLearn
 }
 
 // learnLoop trains the models ms with the models library directly, one
@@ -34,7 +35,7 @@ type learnStats struct {
 // number of updates.
 func learnLoop(r io.Reader, ms []spec.Model) (learnStats, error) {
 	var (
-		st      learnStats
+		st      = learnStats{PerModel: map[string]int64{}}
 		dec     event.Decoder
 		e       event.Event
 		seen    = map[string]struct{}{}
@@ -73,6 +74,7 @@ func learnLoop(r io.Reader, ms []spec.Model) (learnStats, error) {
 		}
 		fzs[i], learners[i] = f, map[string]models.Learner{}
 	}
+	counts := make([]int64, len(ms))
 	t0 := time.Now()
 	for k := range evs {
 		e := &evs[k]
@@ -103,8 +105,12 @@ func learnLoop(r io.Reader, ms []spec.Model) (learnStats, error) {
 				learners[i][key] = l
 			}
 			l.PredictLearn(fzs[i].Vector(e), y)
-			st.Updates++
+			counts[i]++
 		}
+	}
+	for i, c := range counts {
+		st.PerModel[ms[i].ID()] += c
+		st.Updates += c
 	}
 	st.Train = time.Since(t0).Seconds()
 	return st, nil

@@ -11,6 +11,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/pulse-analytics/pulse/models"
+	"github.com/pulse-analytics/pulse/models/ols"
 	"github.com/pulse-analytics/pulse/models/rls"
 	"github.com/pulse-analytics/pulse/pipelines/learn"
 	"github.com/pulse-analytics/pulse/transforms/event"
@@ -20,98 +22,141 @@ import (
 // snapshot at every merge.
 var shardedRLSSpec = strings.Replace(rlsSpec, `"snapshot":"1m"`, `"snapshot":"1m","shards":4,"merge":"1m"`, 1)
 
-// A sharded RLS model (λ = 1) merged every minute equals, at every merge,
-// the single filter run on every example before the boundary: its
-// information-form statistics add up. Each merge bumps the version, and
-// every prediction is the merged model of the previous boundary applied to
-// the event, carrying that model's version.
-func TestShardedRLSEqualsSingleFitAtMerges(t *testing.T) {
+// shardedOLSSpec is the same regression as exact least squares with a
+// small ridge (the 61 hashed columns no example uses need it to solve).
+var shardedOLSSpec = strings.NewReplacer(`"name":"spend","kind":"rls","lambda":1,"delta":1`, `"name":"spend_ols","kind":"ols","ridge":0.001`).Replace(shardedRLSSpec)
+
+// Sharded RLS (λ = 1) and OLS models merged every minute equal, at every
+// merge, the single model run on every example before the boundary: their
+// statistics add up. Each merge bumps the version, and every prediction is
+// the merged model of the previous boundary applied to the event, carrying
+// that model's version.
+func TestShardedRegressionEqualsSingleFitAtMerges(t *testing.T) {
 	const n = 600
 	lines, events := linearStream(n)
-	ms := parseSpecs(t, shardedRLSSpec)
+	ms := parseSpecs(t, shardedRLSSpec[:len(shardedRLSSpec)-1]+","+shardedOLSSpec[1:])
 	dir := run(t, learn.Config{Models: ms, Batch: 30 * time.Second}, lines)
-	fz, err := ms[0].Featurizer()
-	if err != nil {
-		t.Fatal(err)
-	}
 	slices.SortFunc(events, func(a, b event.Event) int {
 		if a.EventTime != b.EventTime {
 			return int(a.EventTime - b.EventTime)
 		}
 		return strings.Compare(a.EventID, b.EventID)
 	})
-
-	snaps := readRows[learn.ModelSnapshot](t, dir, learn.TableModelSnapshots)
-	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Version < snaps[j].Version })
-	// The stream spans ten minutes: ten merges, one snapshot each.
-	if len(snaps) != 10 {
-		t.Fatalf("%d snapshots, want one per merge: 10", len(snaps))
-	}
-	byVersion := map[int64]*rls.Filter{}
-	for k, s := range snaps {
-		bd, err := time.Parse(time.RFC3339Nano, s.SnapshotTime)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Version != int64(k+1) || bd.UnixMilli() != t0+int64(k+1)*60000 {
-			t.Fatalf("snapshot %d: version %d at %s, want version %d at minute %d", k, s.Version, s.SnapshotTime, k+1, k+1)
-		}
-		got := decode(t, s).(*rls.Filter)
-		byVersion[s.Version] = got
-		want, err := rls.New(rls.Config{Dim: 1 << 6, Lambda: 1, Delta: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range events {
-			if events[i].EventTime < bd.UnixMilli() {
-				want.Learn(fz.Vector(&events[i]), events[i].Amount)
-			}
-		}
-		if got.Examples() != want.Examples() || s.Examples != want.Examples() {
-			t.Errorf("merge %d: %d examples (row %d), single fit %d", s.Version, got.Examples(), s.Examples, want.Examples())
-		}
-		var worst float64
-		for i, w := range want.Weights() {
-			worst = max(worst, math.Abs(got.Weights()[i]-w))
-		}
-		if worst > 1e-9 {
-			t.Errorf("merge %d: largest weight difference from the single fit %g, want <= 1e-9", s.Version, worst)
-		}
-	}
-	final := byVersion[10]
-	x := event.Event{Features: map[string]float64{"f1": 1, "f2": 1}}
-	if p := final.Predict(fz.Vector(&x)); math.Abs(p-2) > 0.05 {
-		t.Errorf("merged prediction at f1=f2=1 = %v, want about 2", p)
-	}
-
-	preds := readRows[learn.Prediction](t, dir, learn.TablePredictions)
-	if len(preds) != n {
-		t.Fatalf("%d predictions, want %d", len(preds), n)
-	}
 	byID := map[string]*event.Event{}
 	for i := range events {
 		byID[events[i].EventID] = &events[i]
 	}
-	for _, p := range preds {
-		e := byID[p.EventID]
-		// Every minute has examples, so the event's minute is the number
-		// of merges before it.
-		want := (e.EventTime - t0) / 60000
-		if p.Version != want || p.Stage != learn.StageProgressive || p.Label == nil || *p.Label != e.Amount {
-			t.Fatalf("prediction %+v: want version %d, progressive, label %v", p, want, e.Amount)
-		}
-		var served float64
-		if want > 0 {
-			served = byVersion[want].Predict(fz.Vector(e))
-		}
-		if p.Prediction != served {
-			t.Fatalf("prediction of %s = %v, merged model %d gives %v", p.EventID, p.Prediction, want, served)
-		}
+	allSnaps := readRows[learn.ModelSnapshot](t, dir, learn.TableModelSnapshots)
+	allPreds := readRows[learn.Prediction](t, dir, learn.TablePredictions)
+	allMetrics := readRows[learn.ModelMetrics](t, dir, learn.TableModelMetrics)
+	for _, m := range ms {
+		t.Run(m.Kind, func(t *testing.T) {
+			fz, err := m.Featurizer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var snaps []learn.ModelSnapshot
+			for _, s := range allSnaps {
+				if s.Model == m.Name {
+					snaps = append(snaps, s)
+				}
+			}
+			sort.Slice(snaps, func(i, j int) bool { return snaps[i].Version < snaps[j].Version })
+			// The stream spans ten minutes: ten merges, one snapshot each.
+			if len(snaps) != 10 {
+				t.Fatalf("%d snapshots, want one per merge: 10", len(snaps))
+			}
+			byVersion := map[int64]models.Learner{}
+			var worst float64
+			for k, s := range snaps {
+				bd, err := time.Parse(time.RFC3339Nano, s.SnapshotTime)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.Version != int64(k+1) || bd.UnixMilli() != t0+int64(k+1)*60000 {
+					t.Fatalf("snapshot %d: version %d at %s, want version %d at minute %d", k, s.Version, s.SnapshotTime, k+1, k+1)
+				}
+				got := decode(t, s)
+				byVersion[s.Version] = got
+				want, err := m.NewLearner()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range events {
+					if events[i].EventTime < bd.UnixMilli() {
+						want.Learn(fz.Vector(&events[i]), events[i].Amount)
+					}
+				}
+				if got.Examples() != want.Examples() || s.Examples != want.Examples() {
+					t.Errorf("merge %d: %d examples (row %d), single fit %d", s.Version, got.Examples(), s.Examples, want.Examples())
+				}
+				gw, ww := weights(t, got), weights(t, want)
+				for i, w := range ww {
+					worst = max(worst, math.Abs(gw[i]-w))
+				}
+			}
+			t.Logf("largest weight difference from the single fit over 10 merges: %g", worst)
+			if worst > 1e-9 {
+				t.Errorf("merged weights differ from the single fit by up to %g, want <= 1e-9", worst)
+			}
+			x := event.Event{Features: map[string]float64{"f1": 1, "f2": 1}}
+			if p := byVersion[10].Predict(fz.Vector(&x)); math.Abs(p-2) > 0.05 {
+				t.Errorf("merged prediction at f1=f2=1 = %v, want about 2", p)
+			}
+
+			var preds []learn.Prediction
+			for _, p := range allPreds {
+				if p.Model == m.Name {
+					preds = append(preds, p)
+				}
+			}
+			if len(preds) != n {
+				t.Fatalf("%d predictions, want %d", len(preds), n)
+			}
+			for _, p := range preds {
+				e := byID[p.EventID]
+				// Every minute has examples, so the event's minute is the
+				// number of merges before it.
+				want := (e.EventTime - t0) / 60000
+				if p.Version != want || p.Stage != learn.StageProgressive || p.Label == nil || *p.Label != e.Amount {
+					t.Fatalf("prediction %+v: want version %d, progressive, label %v", p, want, e.Amount)
+				}
+				var served float64
+				if want > 0 {
+					served = byVersion[want].Predict(fz.Vector(e))
+				}
+				if p.Prediction != served {
+					t.Fatalf("prediction of %s = %v, merged model %d gives %v", p.EventID, p.Prediction, want, served)
+				}
+			}
+			rows := 0
+			for _, r := range allMetrics {
+				if r.Model == m.Name {
+					rows++
+				}
+			}
+			if rows != 10 {
+				t.Errorf("%d metric rows, want one per merge: 10", rows)
+			}
+		})
 	}
-	metrics := readRows[learn.ModelMetrics](t, dir, learn.TableModelMetrics)
-	if len(metrics) != 10 {
-		t.Errorf("%d metric rows, want one per merge: 10", len(metrics))
+}
+
+// weights returns a regression learner's coefficients.
+func weights(t *testing.T, l models.Learner) []float64 {
+	t.Helper()
+	switch l := l.(type) {
+	case *rls.Filter:
+		return l.Weights()
+	case *ols.Regressor:
+		w, err := l.Solve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
 	}
+	t.Fatalf("%T is not a regression learner", l)
+	return nil
 }
 
 // A logistic model on 4 shards, merged every 5 minutes and scoring with

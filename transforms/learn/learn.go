@@ -40,6 +40,7 @@ import (
 	"github.com/pulse-analytics/pulse/models/linreg"
 	"github.com/pulse-analytics/pulse/models/logreg"
 	"github.com/pulse-analytics/pulse/models/metric"
+	"github.com/pulse-analytics/pulse/models/ols"
 	"github.com/pulse-analytics/pulse/models/rls"
 	"github.com/pulse-analytics/pulse/transforms/alerts"
 	"github.com/pulse-analytics/pulse/transforms/event"
@@ -684,6 +685,9 @@ func Weights(l models.Learner) []float64 {
 		return l.Weights()
 	case *rls.Filter:
 		return l.Weights()
+	case *ols.Regressor:
+		w, _ := l.Solve() // on failure the last solution
+		return w
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/pulse-analytics/pulse/models/feature"
 	"github.com/pulse-analytics/pulse/models/linreg"
 	"github.com/pulse-analytics/pulse/models/logreg"
+	"github.com/pulse-analytics/pulse/models/ols"
 	"github.com/pulse-analytics/pulse/models/rls"
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
@@ -30,6 +31,9 @@ const (
 	Linear   = "linear"
 	Logistic = "logistic"
 	RLS      = "rls"
+	// OLS is exact least squares (ridge optional) from sufficient
+	// statistics: it never forgets, and its shards merge exactly.
+	OLS = "ols"
 )
 
 // Key values: one model per distinct value of the field.
@@ -72,7 +76,7 @@ const (
 type Model struct {
 	// Name identifies the model in every output row; unique in a file.
 	Name string `json:"name"`
-	// Kind is linear, logistic or rls.
+	// Kind is linear, logistic, rls or ols.
 	Kind string `json:"kind"`
 	// Optimizer: logistic takes ftrl (default), sgd, adagrad or
 	// normalized; linear takes sgd, adagrad (default) or normalized; rls
@@ -88,6 +92,7 @@ type Model struct {
 	Schedule  string  `json:"schedule,omitempty"`
 	Lambda    float64 `json:"lambda,omitempty"` // rls forgetting factor [1]
 	Delta     float64 `json:"delta,omitempty"`  // rls prior precision [1]
+	Ridge     float64 `json:"ridge,omitempty"`  // ols ridge penalty [0]
 	AUCWindow int     `json:"auc_window,omitempty"`
 	// Key is global, user_id, item_id or category.
 	Key string `json:"key"`
@@ -98,7 +103,8 @@ type Model struct {
 	Label string `json:"label"`
 	// Features selects the inputs.
 	Features Features `json:"features"`
-	// Bits is the hashed feature width: 2^Bits weights (at most 12 for rls).
+	// Bits is the hashed feature width: 2^Bits weights (at most 12 for rls
+	// and ols).
 	Bits int `json:"bits,omitempty"`
 	// Snapshot is how often the model is written to model_snapshots, as a
 	// Go duration ("10m").
@@ -135,6 +141,7 @@ type Variant struct {
 	Epsilon *float64 `json:"epsilon,omitempty"`
 	Lambda  *float64 `json:"lambda,omitempty"`
 	Delta   *float64 `json:"delta,omitempty"`
+	Ridge   *float64 `json:"ridge,omitempty"`
 }
 
 // ID is the model's name, with ":variant" for a variant.
@@ -162,7 +169,7 @@ func (m Model) expand() ([]Model, error) {
 		for _, o := range []struct {
 			dst *float64
 			src *float64
-		}{{&c.Alpha, v.Alpha}, {&c.Beta, v.Beta}, {&c.L1, v.L1}, {&c.L2, v.L2}, {&c.Eta, v.Eta}, {&c.Epsilon, v.Epsilon}, {&c.Lambda, v.Lambda}, {&c.Delta, v.Delta}} {
+		}{{&c.Alpha, v.Alpha}, {&c.Beta, v.Beta}, {&c.L1, v.L1}, {&c.L2, v.L2}, {&c.Eta, v.Eta}, {&c.Epsilon, v.Epsilon}, {&c.Lambda, v.Lambda}, {&c.Delta, v.Delta}, {&c.Ridge, v.Ridge}} {
 			if o.src != nil {
 				*o.dst = *o.src
 			}
@@ -282,12 +289,12 @@ func (m *Model) Validate() error {
 		if !slices.Contains([]string{"sgd", "adagrad", "normalized"}, m.Optimizer) {
 			return bad("optimizer", "%q is not one of sgd, adagrad, normalized", m.Optimizer)
 		}
-	case RLS:
-		if m.Optimizer != "" && m.Optimizer != "rls" {
-			return bad("optimizer", "rls takes no optimizer, got %q", m.Optimizer)
+	case RLS, OLS:
+		if m.Optimizer != "" && m.Optimizer != m.Kind {
+			return bad("optimizer", "%s takes no optimizer, got %q", m.Kind, m.Optimizer)
 		}
 	default:
-		return bad("kind", "%q is not one of linear, logistic, rls", m.Kind)
+		return bad("kind", "%q is not one of linear, logistic, rls, ols", m.Kind)
 	}
 	if m.Schedule != "" && m.Schedule != "constant" && m.Schedule != "invsqrt" {
 		return bad("schedule", "%q is not one of constant, invsqrt", m.Schedule)
@@ -295,7 +302,7 @@ func (m *Model) Validate() error {
 	for _, p := range []struct {
 		name string
 		v    float64
-	}{{"alpha", m.Alpha}, {"beta", m.Beta}, {"l1", m.L1}, {"l2", m.L2}, {"eta", m.Eta}, {"epsilon", m.Epsilon}, {"lambda", m.Lambda}, {"delta", m.Delta}} {
+	}{{"alpha", m.Alpha}, {"beta", m.Beta}, {"l1", m.L1}, {"l2", m.L2}, {"eta", m.Eta}, {"epsilon", m.Epsilon}, {"lambda", m.Lambda}, {"delta", m.Delta}, {"ridge", m.Ridge}} {
 		if p.v < 0 || math.IsNaN(p.v) || math.IsInf(p.v, 0) {
 			return bad(p.name, "%v must be non-negative and finite", p.v)
 		}
@@ -337,13 +344,13 @@ func (m *Model) Validate() error {
 	}
 	if m.Bits == 0 {
 		m.Bits = DefaultBits
-		if m.Kind == RLS {
+		if m.Kind == RLS || m.Kind == OLS {
 			m.Bits = DefaultRLSBits
 		}
 	}
 	maxBits := feature.MaxBits
-	if m.Kind == RLS {
-		maxBits = 12 // rls.MaxDim
+	if m.Kind == RLS || m.Kind == OLS {
+		maxBits = 12 // rls.MaxDim, ols.MaxDim
 	}
 	if m.Bits < 1 || m.Bits > maxBits {
 		return bad("bits", "%d out of range [1, %d]", m.Bits, maxBits)
@@ -420,6 +427,8 @@ func (m *Model) paramField() string {
 	switch {
 	case m.Kind == RLS:
 		return "lambda/delta"
+	case m.Kind == OLS:
+		return "ridge"
 	case m.Optimizer == "ftrl":
 		return "alpha/beta/l1/l2"
 	}
@@ -495,6 +504,8 @@ func (m *Model) NewLearner() (models.Learner, error) {
 	switch m.Kind {
 	case RLS:
 		return rls.New(rls.Config{Dim: dim, Lambda: or(m.Lambda, 1), Delta: or(m.Delta, 1)})
+	case OLS:
+		return ols.New(ols.Config{Dim: dim, Ridge: m.Ridge})
 	case Logistic:
 		if m.Optimizer == "ftrl" {
 			return logreg.NewFTRL(logreg.FTRLConfig{Dim: dim, Alpha: or(m.Alpha, 0.1), Beta: or(m.Beta, 1), L1: m.L1, L2: m.L2, AUCWindow: m.AUCWindow})

@@ -38,6 +38,8 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"shards", `[{"name":"m","kind":"logistic","shards":65,"label":"label"}]`, `(m) shards: 65 out of range`},
 		{"keyed shards", `[{"name":"m","kind":"logistic","key":"user_id","shards":4,"label":"label"}]`, `(m) shards: only a key global model`},
 		{"forgetting shards", `[{"name":"m","kind":"rls","shards":2,"lambda":0.99,"label":"amount"}]`, `(m) shards: an rls model merges exactly only without forgetting`},
+		{"ridge", `[{"name":"m","kind":"ols","ridge":-1,"label":"amount"}]`, `(m) ridge: -1 must be non-negative`},
+		{"ols optimizer", `[{"name":"m","kind":"ols","optimizer":"sgd","label":"amount"}]`, `(m) optimizer: ols takes no optimizer`},
 		{"merge", `[{"name":"m","kind":"logistic","shards":4,"merge":"10ms","label":"label"}]`, `(m) merge: "10ms"`},
 		{"auc window", `[{"name":"m","kind":"logistic","auc_window":-3,"label":"label"}]`, `(m) auc_window: -3`},
 		{"duplicate", `[` + valid + `,` + valid + `]`, `models[1]: (m) name: duplicate`},

@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/pulse-analytics/pulse/models"
 	"github.com/pulse-analytics/pulse/models/ols"
 	"github.com/pulse-analytics/pulse/models/rls"
 	"github.com/pulse-analytics/pulse/pipelines/learn"
 	"github.com/pulse-analytics/pulse/transforms/event"
+	"github.com/pulse-analytics/pulse/transforms/jsonl"
+	tlearn "github.com/pulse-analytics/pulse/transforms/learn"
+	"github.com/pulse-analytics/pulse/transforms/parse"
 )
 
 // shardedRLSSpec is rlsSpec on 4 shards merged every minute, with a
@@ -219,7 +223,12 @@ func TestShardedReplayIsIdentical(t *testing.T) {
 		if i == 1 {
 			slices.Reverse(lines)
 		}
-		dir := run(t, learn.Config{Models: ms, Batch: time.Minute}, lines)
+		dir, counters := runCounters(t, learn.Config{Models: ms, Batch: time.Minute}, lines)
+		// The shard trainers' timers fired in timestamp order: every
+		// replica holds exactly its intervals' examples.
+		if n := counters[tlearn.CounterLateMerges]; n != 0 || counters[tlearn.CounterMerges] == 0 {
+			t.Errorf("replay %d: %d late replicas, %d merges; want 0 and some", i, n, counters[tlearn.CounterMerges])
+		}
 		for _, s := range readRows[learn.ModelSnapshot](t, dir, learn.TableModelSnapshots) {
 			b, _ := json.Marshal(s)
 			snaps[i] = append(snaps[i], string(b))
@@ -252,4 +261,30 @@ func TestShardedMergeMustHoldWholeBatches(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "(spend) merge: 1m30s is not a multiple of the 1m0s batch") {
 		t.Errorf("Build error %v, want the merge field named", err)
 	}
+}
+
+// runCounters is run, also returning the pipeline's "pulse" counters.
+func runCounters(t *testing.T, cfg learn.Config, lines []string) (string, map[string]int64) {
+	t.Helper()
+	p, s := beam.NewPipelineWithRoot()
+	events, _ := parse.Lines(s, "test", beam.CreateList(s, lines))
+	tables, err := learn.Build(s, cfg, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	jsonl.Write(s, dir, learn.TablePredictions, tables.Predictions)
+	jsonl.Write(s, dir, learn.TableModelMetrics, tables.ModelMetrics)
+	jsonl.Write(s, dir, learn.TableModelSnapshots, tables.ModelSnapshots)
+	res, err := beamx.RunWithMetrics(t.Context(), p)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	counters := map[string]int64{}
+	for _, c := range res.Metrics().AllMetrics().Counters() {
+		if c.Key.Namespace == "pulse" {
+			counters[c.Key.Name] += c.Committed
+		}
+	}
+	return dir, counters
 }

@@ -65,8 +65,14 @@ func init() {
 		func(Prediction), error](&scoreFn{})
 }
 
-// Counter in the "pulse" namespace: merges of sharded models.
-const CounterMerges = "learn_merges"
+// Counters in the "pulse" namespace: merges of sharded models, and
+// replicas sent after a batch of a later interval was trained (a merge
+// timer that fired after a later batch's timer; the replica then holds
+// examples of the next interval, and replays may differ).
+const (
+	CounterMerges     = "learn_merges"
+	CounterLateMerges = "learn_late_replicas"
+)
 
 // ShardKey is the key of one shard of a sharded model: Key(model, value)
 // followed by NUL and the shard number.
@@ -214,6 +220,7 @@ type shardFn struct {
 	featurizers map[string]*spec.Featurizer
 	examples    int64
 	batches     int64
+	late        int64
 }
 
 func newShardFn(ms []spec.Model) *shardFn {
@@ -285,6 +292,15 @@ func (fn *shardFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if err != nil {
 		return fmt.Errorf("learn: model %s key %q shard %d: %w", id, value, shard, err)
 	}
+	var bd int64
+	if send {
+		if bd, err = strconv.ParseInt(tc.Tag[1:], 10, 64); err != nil {
+			return fmt.Errorf("learn: merge timer tag %q: %w", tc.Tag, err)
+		}
+		if t.lastEnd > bd {
+			fn.late++
+		}
+	}
 	fz := fn.featurizers[id]
 	for _, bt := range ready {
 		sortEvents(bt.events)
@@ -310,10 +326,6 @@ func (fn *shardFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		}
 	}
 	if send && t.l.Examples() > 0 {
-		bd, err := strconv.ParseInt(tc.Tag[1:], 10, 64)
-		if err != nil {
-			return fmt.Errorf("learn: merge timer tag %q: %w", tc.Tag, err)
-		}
 		msg := binary.AppendUvarint(nil, uint64(shard))
 		msg = binary.AppendVarint(msg, bd)
 		emit(mk, append(msg, enc...))
@@ -329,6 +341,10 @@ func (fn *shardFn) FinishBundle(ctx context.Context, _ func(string, []byte)) {
 	if fn.batches != 0 {
 		beam.NewCounter("pulse", CounterBatches).Inc(ctx, fn.batches)
 		fn.batches = 0
+	}
+	if fn.late != 0 {
+		beam.NewCounter("pulse", CounterLateMerges).Inc(ctx, fn.late)
+		fn.late = 0
 	}
 }
 

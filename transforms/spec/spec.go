@@ -157,7 +157,7 @@ func (m Model) expand() ([]Model, error) {
 	if len(m.Variants) == 0 {
 		return []Model{m}, nil
 	}
-	var out []Model
+	out := make([]Model, 0, len(m.Variants))
 	seen := map[string]bool{}
 	for i, v := range m.Variants {
 		if v.Name == "" || strings.ContainsAny(v.Name, "\x00/:") || seen[v.Name] {
@@ -242,7 +242,14 @@ func Parse(data []byte) ([]Model, error) {
 		return nil, fmt.Errorf("spec: models: no models declared")
 	}
 	seen := map[string]bool{}
-	var out []Model
+	n := 0
+	for i := range ms {
+		n += max(1, len(ms[i].Variants))
+	}
+	// Sized up front: appending would allocate about as much again in
+	// discarded arrays, and Parse must allocate in proportion to the
+	// document (TestParseAllocatesInProportionToTheDocument).
+	out := make([]Model, 0, n)
 	for i := range ms {
 		if err := ms[i].Validate(); err != nil {
 			return nil, fmt.Errorf("spec: models[%d]: %w", i, err)

@@ -4,7 +4,12 @@
 // seconds (user + system) per million events, peak RSS, and the ratio
 // pipeline / loop. Each figure is the median of -runs runs.
 //
-//	pulsebench --events=100000 --runs=3 [--cpuprofile=DIR]
+// With --learn (the default) it also measures the learn job (default
+// models) on prism beside the models library trained in a plain loop on
+// the same events (learnloop.go), and prints a second table with the
+// loop's updates per second of training time.
+//
+//	pulsebench --events=100000 --runs=3 [--learn=false] [--cpuprofile=DIR]
 //
 // PULSE_BENCH_EVENTS sets the default of --events. Every run is a fresh
 // child process (this binary again), so that the peak RSS is that run's
@@ -38,17 +43,20 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/pulse-analytics/pulse/pipelines/job"
+	"github.com/pulse-analytics/pulse/pipelines/learn"
 	"github.com/pulse-analytics/pulse/pipelines/monitor/loop"
 	"github.com/pulse-analytics/pulse/transforms/gen"
+	tlearn "github.com/pulse-analytics/pulse/transforms/learn"
 )
 
 var (
-	events = flag.Int("events", envInt("PULSE_BENCH_EVENTS", 100000), "events (input lines) to generate; default $PULSE_BENCH_EVENTS or 100000")
-	runs   = flag.Int("runs", 3, "runs of each implementation; the table shows medians")
-	seed   = flag.Uint64("seed", 42, "generator seed")
-	keep   = flag.String("input", "", "benchmark this events file instead of generating one")
-	prof   = flag.String("cpuprofile", "", "write each implementation's CPU profile (of its last run) to this directory as <name>.pprof")
-	child  = flag.String("child", "", "internal: run one implementation (loop or pipeline) on --input and print its measurement")
+	events  = flag.Int("events", envInt("PULSE_BENCH_EVENTS", 100000), "events (input lines) to generate; default $PULSE_BENCH_EVENTS or 100000")
+	runs    = flag.Int("runs", 3, "runs of each implementation; the table shows medians")
+	seed    = flag.Uint64("seed", 42, "generator seed")
+	keep    = flag.String("input", "", "benchmark this events file instead of generating one")
+	prof    = flag.String("cpuprofile", "", "write each implementation's CPU profile (of its last run) to this directory as <name>.pprof")
+	child   = flag.String("child", "", "internal: run one implementation (loop, pipeline, modelsloop or learn) on --input and print its measurement")
+	doLearn = flag.Bool("learn", true, "also measure the learn job against the models library in a loop")
 )
 
 // measurement is one run's cost, as a child reports it.
@@ -57,6 +65,11 @@ type measurement struct {
 	Wall    float64 `json:"wall_s"`
 	CPU     float64 `json:"cpu_s"`
 	MaxRSSK int64   `json:"max_rss_kb"`
+	// Updates is the number of model updates: PredictLearn calls of the
+	// models loop, the learn_examples counter of the learn job.
+	Updates int64 `json:"updates,omitempty"`
+	// Train is the models loop's seconds in featurizing and learning.
+	Train float64 `json:"train_s,omitempty"`
 }
 
 func main() {
@@ -106,6 +119,9 @@ func bench(w io.Writer) error {
 		return err
 	}
 	names := []string{"loop", "pipeline"}
+	if *doLearn {
+		names = append(names, "modelsloop", "learn")
+	}
 	got := map[string][]measurement{}
 	for i := range *runs {
 		for _, name := range names {
@@ -126,7 +142,7 @@ func bench(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.0f\t%.2f\t\n", name, rate, cpu, rss, wall)
 	}
 	med := map[string][4]float64{}
-	for _, name := range names {
+	for _, name := range names[:2] {
 		ms := got[name]
 		rate := median(ms, func(m measurement) float64 { return float64(m.Lines) / m.Wall })
 		cpu := median(ms, func(m measurement) float64 { return m.CPU / float64(m.Lines) * 1e6 })
@@ -137,6 +153,37 @@ func bench(w io.Writer) error {
 	}
 	l, p := med["loop"], med["pipeline"]
 	fmt.Fprintf(tw, "pipeline/loop\t%.4f\t%.1f\t%.1f\t%.1f\t\n", p[0]/l[0], p[1]/l[1], p[2]/l[2], p[3]/l[3])
+	if err := tw.Flush(); err != nil || !*doLearn {
+		return err
+	}
+	return learnTable(w, got)
+}
+
+// learnTable prints the learn job beside the models loop: events/s, model
+// updates (per second of the loop's training time; the job's over its
+// wall time), CPU per M events, peak RSS, wall.
+func learnTable(w io.Writer, got map[string][]measurement) error {
+	fmt.Fprintf(w, "\nlearn job (default models) on prism vs the models library in a loop: %d lines, median of %d runs\n", got["modelsloop"][0].Lines, *runs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tevents/s\tupdates\tupdates/s\tµs/update\tCPU s/M events\tpeak RSS MB\twall s\t")
+	med := map[string][6]float64{}
+	for _, name := range []string{"modelsloop", "learn"} {
+		ms := got[name]
+		rate := median(ms, func(m measurement) float64 { return float64(m.Lines) / m.Wall })
+		ups := median(ms, func(m measurement) float64 {
+			if m.Train > 0 {
+				return float64(m.Updates) / m.Train
+			}
+			return float64(m.Updates) / m.Wall
+		})
+		cpu := median(ms, func(m measurement) float64 { return m.CPU / float64(m.Lines) * 1e6 })
+		rss := median(ms, func(m measurement) float64 { return float64(m.MaxRSSK) / 1024 })
+		wall := median(ms, func(m measurement) float64 { return m.Wall })
+		med[name] = [6]float64{rate, float64(ms[0].Updates), ups, cpu, rss, wall}
+		fmt.Fprintf(tw, "%s\t%.0f\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.2f\t\n", name, rate, ms[0].Updates, ups, 1e6/ups, cpu, rss, wall)
+	}
+	l, p := med["modelsloop"], med["learn"]
+	fmt.Fprintf(tw, "learn/modelsloop\t%.4f\t\t%.4f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", p[0]/l[0], p[2]/l[2], l[2]/p[2], p[3]/l[3], p[4]/l[4], p[5]/l[5])
 	return tw.Flush()
 }
 
@@ -205,6 +252,8 @@ func runChild(name, input string) error {
 		return err
 	}
 	var run func() error
+	var updates int64
+	var train float64
 	switch name {
 	case "loop":
 		run = func() error {
@@ -227,8 +276,39 @@ func runChild(name, input string) error {
 			}
 			return beamx.Run(context.Background(), p)
 		}
+	case "modelsloop":
+		run = func() error {
+			f, err := os.Open(input)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			st, err := learnLoop(f, learn.DefaultModels())
+			updates, train = st.Updates, st.Train
+			return err
+		}
+	case "learn":
+		if *runners.Runner == "" || *runners.Runner == "direct" {
+			*runners.Runner = "prism"
+		}
+		run = func() error {
+			p, s := beam.NewPipelineWithRoot()
+			if err := job.Build(s, job.Config{Pipeline: job.Learn, Input: input, Output: *output}); err != nil {
+				return err
+			}
+			res, err := beamx.RunWithMetrics(context.Background(), p)
+			if err != nil {
+				return err
+			}
+			for _, c := range res.Metrics().AllMetrics().Counters() {
+				if c.Key.Namespace == "pulse" && c.Key.Name == tlearn.CounterExamples {
+					updates += c.Committed
+				}
+			}
+			return nil
+		}
 	default:
-		return fmt.Errorf("--child=%q: want loop or pipeline", name)
+		return fmt.Errorf("--child=%q: want loop, pipeline, modelsloop or learn", name)
 	}
 	if *prof != "" {
 		f, err := os.Create(filepath.Join(*prof, name+".pprof"))
@@ -250,7 +330,7 @@ func runChild(name, input string) error {
 	var ru syscall.Rusage
 	cpu := cpuSeconds() - cpu0
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return json.NewEncoder(os.Stdout).Encode(measurement{Lines: lines, Wall: wall, CPU: cpu, MaxRSSK: ru.Maxrss})
+	return json.NewEncoder(os.Stdout).Encode(measurement{Lines: lines, Wall: wall, CPU: cpu, MaxRSSK: ru.Maxrss, Updates: updates, Train: train})
 }
 
 // cpuSeconds is the process's user + system CPU time; the prism runner

@@ -14,7 +14,7 @@ import (
 )
 
 // The learn pipeline end to end on prism over a generated stream, per
-// model set: the default models, and each alone. Reports input events per
+// model set: the default models, each alone, and each sharded one unsharded. Reports input events per
 // second of wall time (all events are read; each model trains on those it
 // sees).
 func BenchmarkDefaultModels(b *testing.B) {
@@ -32,6 +32,10 @@ func BenchmarkDefaultModels(b *testing.B) {
 	sets := map[string][]spec.Model{"all": learn.DefaultModels()}
 	for _, m := range learn.DefaultModels() {
 		sets[m.Name] = []spec.Model{m}
+		if m.Sharded() { // the same model on one key, for the cost of sharding
+			m.Shards = 0
+			sets[m.Name+"_unsharded"] = []spec.Model{m}
+		}
 	}
 	for name, ms := range sets {
 		b.Run(name, func(b *testing.B) {

@@ -106,6 +106,9 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 		}
 		delayed = delayed || ms[i].Delayed()
 	}
+	if err := tlearn.CheckBatch(ms, cfg.Batch); err != nil {
+		return Tables{}, fmt.Errorf("learn: %w", err)
+	}
 	s = s.Scope("Learn")
 	var labelled beam.PCollection
 	if delayed {

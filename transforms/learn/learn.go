@@ -40,6 +40,7 @@ import (
 	"github.com/pulse-analytics/pulse/models/linreg"
 	"github.com/pulse-analytics/pulse/models/logreg"
 	"github.com/pulse-analytics/pulse/models/metric"
+	"github.com/pulse-analytics/pulse/models/ols"
 	"github.com/pulse-analytics/pulse/models/rls"
 	"github.com/pulse-analytics/pulse/transforms/alerts"
 	"github.com/pulse-analytics/pulse/transforms/event"
@@ -134,14 +135,18 @@ func (fn *routeFn) ProcessElement(ev event.Event, emit func(string, event.Event)
 		if !m.Sees(e.Action) {
 			continue
 		}
+		key := Key(m.ID(), m.KeyOf(e))
+		if m.Sharded() {
+			key = ShardKey(m.ID(), m.KeyOf(e), ShardOf(e.EventID, m.ShardCount()))
+		}
 		switch {
 		case m.Delayed() && fn.Outcomes:
-			emit(Key(m.ID(), m.KeyOf(e)), *e)
+			emit(key, *e)
 			continue
 		case m.Delayed():
 			serve := *e
 			serve.Label, serve.HasLabel = 0, false
-			emit(Key(m.ID(), m.KeyOf(e)), serve)
+			emit(key, serve)
 			continue
 		case fn.Outcomes:
 			continue
@@ -155,7 +160,7 @@ func (fn *routeFn) ProcessElement(ev event.Event, emit func(string, event.Event)
 		}
 		ex := *e
 		ex.Label, ex.HasLabel = y, true
-		emit(Key(m.ID(), m.KeyOf(e)), ex)
+		emit(key, ex)
 	}
 }
 
@@ -184,8 +189,47 @@ func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
 	grouped := beam.GroupByKey(s, windowed)
 	batches := beam.ParDo(s, &batchFn{}, grouped)
 	global := beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), batches)
-	p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models), global)
-	return Outputs{Predictions: p, Metrics: m, Snapshots: sn, Alerts: a}
+	var sharded []string
+	var shardedModels []spec.Model
+	for _, m := range cfg.Models {
+		if m.Sharded() {
+			sharded = append(sharded, m.ID())
+			shardedModels = append(shardedModels, m)
+		}
+	}
+	if len(sharded) == 0 {
+		p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models), global)
+		return Outputs{Predictions: p, Metrics: m, Snapshots: sn, Alerts: a}
+	}
+	plain, train, score := beam.ParDo3(s, &splitFn{Sharded: sharded}, global)
+	p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models), plain)
+	ss := s.Scope("Sharded")
+	replicas := beam.ParDo(ss.Scope("Shards"), newShardFn(shardedModels), train)
+	merged, mm, msn, ma := beam.ParDo4(ss.Scope("Merge"), newMergeFn(shardedModels), replicas)
+	// Every Flatten in its own scope: the SDK would name a scope's second
+	// Flatten "Flatten'1", a name that changes when one is added above.
+	sp := beam.ParDo(ss.Scope("Score"), newScoreFn(shardedModels), beam.Flatten(ss.Scope("ScoreInput"), score, merged))
+	return Outputs{
+		Predictions: beam.Flatten(s.Scope("Predictions"), p, sp),
+		Metrics:     beam.Flatten(s.Scope("Metrics"), m, mm),
+		Snapshots:   beam.Flatten(s.Scope("Snapshots"), sn, msn),
+		Alerts:      beam.Flatten(s.Scope("Alerts"), a, ma),
+	}
+}
+
+// CheckBatch returns an error naming the model when a sharded model's
+// merge interval is not a whole number of batches (a batch must not span
+// two merge intervals).
+func CheckBatch(ms []spec.Model, batch time.Duration) error {
+	if batch <= 0 {
+		batch = DefaultBatch
+	}
+	for i := range ms {
+		if m := &ms[i]; m.Sharded() && m.MergeEvery()%batch != 0 {
+			return fmt.Errorf("(%s) merge: %v is not a multiple of the %v batch", m.ID(), m.MergeEvery(), batch)
+		}
+	}
+	return nil
 }
 
 // batchFn encodes a window's examples: start and end (Unix ms, varint),
@@ -641,6 +685,9 @@ func Weights(l models.Learner) []float64 {
 		return l.Weights()
 	case *rls.Filter:
 		return l.Weights()
+	case *ols.Regressor:
+		w, _ := l.Solve() // on failure the last solution
+		return w
 	}
 	return nil
 }

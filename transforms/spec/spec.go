@@ -21,6 +21,7 @@ import (
 	"github.com/pulse-analytics/pulse/models/feature"
 	"github.com/pulse-analytics/pulse/models/linreg"
 	"github.com/pulse-analytics/pulse/models/logreg"
+	"github.com/pulse-analytics/pulse/models/ols"
 	"github.com/pulse-analytics/pulse/models/rls"
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
@@ -30,6 +31,9 @@ const (
 	Linear   = "linear"
 	Logistic = "logistic"
 	RLS      = "rls"
+	// OLS is exact least squares (ridge optional) from sufficient
+	// statistics: it never forgets, and its shards merge exactly.
+	OLS = "ols"
 )
 
 // Key values: one model per distinct value of the field.
@@ -62,13 +66,17 @@ const (
 	DefaultRLSBits   = 6
 	DefaultSnapshot  = 10 * time.Minute
 	DefaultAUCWindow = 1000
+	// DefaultMerge is how often a sharded model's shards are merged.
+	DefaultMerge = 5 * time.Minute
+	// MaxShards bounds a global model's shards.
+	MaxShards = 64
 )
 
 // Model is one declared model.
 type Model struct {
 	// Name identifies the model in every output row; unique in a file.
 	Name string `json:"name"`
-	// Kind is linear, logistic or rls.
+	// Kind is linear, logistic, rls or ols.
 	Kind string `json:"kind"`
 	// Optimizer: logistic takes ftrl (default), sgd, adagrad or
 	// normalized; linear takes sgd, adagrad (default) or normalized; rls
@@ -84,6 +92,7 @@ type Model struct {
 	Schedule  string  `json:"schedule,omitempty"`
 	Lambda    float64 `json:"lambda,omitempty"` // rls forgetting factor [1]
 	Delta     float64 `json:"delta,omitempty"`  // rls prior precision [1]
+	Ridge     float64 `json:"ridge,omitempty"`  // ols ridge penalty [0]
 	AUCWindow int     `json:"auc_window,omitempty"`
 	// Key is global, user_id, item_id or category.
 	Key string `json:"key"`
@@ -94,11 +103,20 @@ type Model struct {
 	Label string `json:"label"`
 	// Features selects the inputs.
 	Features Features `json:"features"`
-	// Bits is the hashed feature width: 2^Bits weights (at most 12 for rls).
+	// Bits is the hashed feature width: 2^Bits weights (at most 12 for rls
+	// and ols).
 	Bits int `json:"bits,omitempty"`
 	// Snapshot is how often the model is written to model_snapshots, as a
 	// Go duration ("10m").
 	Snapshot string `json:"snapshot,omitempty"`
+	// Shards spreads a global model's examples over this many replicas
+	// trained side by side and merged every Merge interval (see
+	// transforms/learn); 0 or 1 trains one model on one key, which sees
+	// every example in order. Only key global may be sharded.
+	Shards int `json:"shards,omitempty"`
+	// Merge is how often (event time, a Go duration) the shards of a
+	// sharded model are merged; default DefaultMerge.
+	Merge string `json:"merge,omitempty"`
 	// Variants trains copies of the model side by side, each with some
 	// hyper-parameters overridden (a grid search): Parse expands a model
 	// with variants into one Model per variant.
@@ -108,6 +126,7 @@ type Model struct {
 
 	actions  []event.Action
 	snapshot time.Duration
+	merge    time.Duration
 }
 
 // Variant overrides a model's hyper-parameters; nil fields keep the
@@ -122,6 +141,7 @@ type Variant struct {
 	Epsilon *float64 `json:"epsilon,omitempty"`
 	Lambda  *float64 `json:"lambda,omitempty"`
 	Delta   *float64 `json:"delta,omitempty"`
+	Ridge   *float64 `json:"ridge,omitempty"`
 }
 
 // ID is the model's name, with ":variant" for a variant.
@@ -137,7 +157,7 @@ func (m Model) expand() ([]Model, error) {
 	if len(m.Variants) == 0 {
 		return []Model{m}, nil
 	}
-	var out []Model
+	out := make([]Model, 0, len(m.Variants))
 	seen := map[string]bool{}
 	for i, v := range m.Variants {
 		if v.Name == "" || strings.ContainsAny(v.Name, "\x00/:") || seen[v.Name] {
@@ -149,7 +169,7 @@ func (m Model) expand() ([]Model, error) {
 		for _, o := range []struct {
 			dst *float64
 			src *float64
-		}{{&c.Alpha, v.Alpha}, {&c.Beta, v.Beta}, {&c.L1, v.L1}, {&c.L2, v.L2}, {&c.Eta, v.Eta}, {&c.Epsilon, v.Epsilon}, {&c.Lambda, v.Lambda}, {&c.Delta, v.Delta}} {
+		}{{&c.Alpha, v.Alpha}, {&c.Beta, v.Beta}, {&c.L1, v.L1}, {&c.L2, v.L2}, {&c.Eta, v.Eta}, {&c.Epsilon, v.Epsilon}, {&c.Lambda, v.Lambda}, {&c.Delta, v.Delta}, {&c.Ridge, v.Ridge}} {
 			if o.src != nil {
 				*o.dst = *o.src
 			}
@@ -222,7 +242,14 @@ func Parse(data []byte) ([]Model, error) {
 		return nil, fmt.Errorf("spec: models: no models declared")
 	}
 	seen := map[string]bool{}
-	var out []Model
+	n := 0
+	for i := range ms {
+		n += max(1, len(ms[i].Variants))
+	}
+	// Sized up front: appending would allocate about as much again in
+	// discarded arrays, and Parse must allocate in proportion to the
+	// document (TestParseAllocatesInProportionToTheDocument).
+	out := make([]Model, 0, n)
 	for i := range ms {
 		if err := ms[i].Validate(); err != nil {
 			return nil, fmt.Errorf("spec: models[%d]: %w", i, err)
@@ -269,12 +296,12 @@ func (m *Model) Validate() error {
 		if !slices.Contains([]string{"sgd", "adagrad", "normalized"}, m.Optimizer) {
 			return bad("optimizer", "%q is not one of sgd, adagrad, normalized", m.Optimizer)
 		}
-	case RLS:
-		if m.Optimizer != "" && m.Optimizer != "rls" {
-			return bad("optimizer", "rls takes no optimizer, got %q", m.Optimizer)
+	case RLS, OLS:
+		if m.Optimizer != "" && m.Optimizer != m.Kind {
+			return bad("optimizer", "%s takes no optimizer, got %q", m.Kind, m.Optimizer)
 		}
 	default:
-		return bad("kind", "%q is not one of linear, logistic, rls", m.Kind)
+		return bad("kind", "%q is not one of linear, logistic, rls, ols", m.Kind)
 	}
 	if m.Schedule != "" && m.Schedule != "constant" && m.Schedule != "invsqrt" {
 		return bad("schedule", "%q is not one of constant, invsqrt", m.Schedule)
@@ -282,7 +309,7 @@ func (m *Model) Validate() error {
 	for _, p := range []struct {
 		name string
 		v    float64
-	}{{"alpha", m.Alpha}, {"beta", m.Beta}, {"l1", m.L1}, {"l2", m.L2}, {"eta", m.Eta}, {"epsilon", m.Epsilon}, {"lambda", m.Lambda}, {"delta", m.Delta}} {
+	}{{"alpha", m.Alpha}, {"beta", m.Beta}, {"l1", m.L1}, {"l2", m.L2}, {"eta", m.Eta}, {"epsilon", m.Epsilon}, {"lambda", m.Lambda}, {"delta", m.Delta}, {"ridge", m.Ridge}} {
 		if p.v < 0 || math.IsNaN(p.v) || math.IsInf(p.v, 0) {
 			return bad(p.name, "%v must be non-negative and finite", p.v)
 		}
@@ -324,13 +351,13 @@ func (m *Model) Validate() error {
 	}
 	if m.Bits == 0 {
 		m.Bits = DefaultBits
-		if m.Kind == RLS {
+		if m.Kind == RLS || m.Kind == OLS {
 			m.Bits = DefaultRLSBits
 		}
 	}
 	maxBits := feature.MaxBits
-	if m.Kind == RLS {
-		maxBits = 12 // rls.MaxDim
+	if m.Kind == RLS || m.Kind == OLS {
+		maxBits = 12 // rls.MaxDim, ols.MaxDim
 	}
 	if m.Bits < 1 || m.Bits > maxBits {
 		return bad("bits", "%d out of range [1, %d]", m.Bits, maxBits)
@@ -342,6 +369,24 @@ func (m *Model) Validate() error {
 			return bad("snapshot", "%q is not a duration of at least 1s", m.Snapshot)
 		}
 		m.snapshot = d
+	}
+	switch {
+	case m.Shards < 0 || m.Shards > MaxShards:
+		return bad("shards", "%d out of range [1, %d]", m.Shards, MaxShards)
+	case m.Shards > 1 && m.Key != KeyGlobal:
+		return bad("shards", "only a key global model is sharded; a %s model is spread by its key already", m.Key)
+	case m.Shards > 1 && m.Kind == RLS && m.Lambda != 0 && m.Lambda != 1:
+		// Forgetting weighs an example by how many came after it in the
+		// one global order, which separate shards do not know.
+		return bad("shards", "an rls model merges exactly only without forgetting: lambda must be 1 (is %v) or shards 1", m.Lambda)
+	}
+	m.merge = DefaultMerge
+	if m.Merge != "" {
+		d, err := time.ParseDuration(m.Merge)
+		if err != nil || d < time.Second {
+			return bad("merge", "%q is not a duration of at least 1s", m.Merge)
+		}
+		m.merge = d
 	}
 	f := m.Features
 	for _, c := range f.Categorical {
@@ -389,6 +434,8 @@ func (m *Model) paramField() string {
 	switch {
 	case m.Kind == RLS:
 		return "lambda/delta"
+	case m.Kind == OLS:
+		return "ridge"
 	case m.Optimizer == "ftrl":
 		return "alpha/beta/l1/l2"
 	}
@@ -401,6 +448,20 @@ func (m *Model) SnapshotEvery() time.Duration {
 		return DefaultSnapshot
 	}
 	return m.snapshot
+}
+
+// ShardCount returns how many shards train the model: Shards, at least 1.
+func (m *Model) ShardCount() int { return max(m.Shards, 1) }
+
+// Sharded reports whether the model trains on more than one shard.
+func (m *Model) Sharded() bool { return m.Shards > 1 }
+
+// MergeEvery returns the merge interval of a sharded model.
+func (m *Model) MergeEvery() time.Duration {
+	if m.merge == 0 {
+		return DefaultMerge
+	}
+	return m.merge
 }
 
 // Delayed reports whether the label is the delayed engagement outcome.
@@ -450,6 +511,8 @@ func (m *Model) NewLearner() (models.Learner, error) {
 	switch m.Kind {
 	case RLS:
 		return rls.New(rls.Config{Dim: dim, Lambda: or(m.Lambda, 1), Delta: or(m.Delta, 1)})
+	case OLS:
+		return ols.New(ols.Config{Dim: dim, Ridge: m.Ridge})
 	case Logistic:
 		if m.Optimizer == "ftrl" {
 			return logreg.NewFTRL(logreg.FTRLConfig{Dim: dim, Alpha: or(m.Alpha, 0.1), Beta: or(m.Beta, 1), L1: m.L1, L2: m.L2, AUCWindow: m.AUCWindow})

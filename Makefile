@@ -13,7 +13,7 @@ FUZZTIME ?= 3s
 
 # The BigQuery emulator of the local stack is cgo and wants clang.
 CGO_STACK := CGO_ENABLED=1 CC=clang CXX=clang++
-STREAM_EVENTS ?= 20000
+STREAM_EVENTS ?= 5000
 
 .PHONY: all run replay test bench build stack check-go check-clang vet unit fuzz integration clean
 

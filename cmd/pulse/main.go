@@ -83,19 +83,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pulse: --runner=direct ignores state, timers and triggers; running on prism instead")
 		*runners.Runner = "prism"
 	}
-	cfg := job.Config{Pipeline: *pipeline, Input: *input, Output: *output, BigQueryEndpoint: *bqEndpoint}
-	cfg.PubSub = pubsub.ReadConfig{Endpoint: *pubsubEndpoint, Watermark: *watermark, MaxSkew: *maxSkew,
-		Streams: *streams, Readers: *readers, IdleStop: *idleStop}
-	if *runFor > 0 {
-		cfg.PubSub.StopAt = time.Now().Add(*runFor)
-	}
-	cfg.Monitor.Window = *window
-	cfg.Monitor.Trending.Size, cfg.Monitor.Trending.Period, cfg.Monitor.Trending.K = *trendSize, *trendPeriod, *topK
-	cfg.Monitor.SessionGap = *sessionGap
-	cfg.Monitor.Lateness = *lateness
-	cfg.Monitor.EarlyFiring = *early
-	cfg.DedupHorizon = *horizon
-	cfg.Pseudonymize = pseudo.Config{KeyFile: *keyFile, KeyEnv: *keyEnv, KeepRawUserIDs: *keepIDs, KeepText: *keepText}
+	cfg := jobConfig()
 	if err := cfg.Validate(); err != nil {
 		fail(err)
 	}
@@ -127,6 +115,24 @@ func main() {
 	if !*quiet {
 		printSummary(os.Stdout, res, cfg.Output)
 	}
+}
+
+// jobConfig builds the job's configuration from the flags.
+func jobConfig() job.Config {
+	cfg := job.Config{Pipeline: *pipeline, Input: *input, Output: *output, BigQueryEndpoint: *bqEndpoint}
+	cfg.PubSub = pubsub.ReadConfig{Endpoint: *pubsubEndpoint, Watermark: *watermark, MaxSkew: *maxSkew,
+		Streams: *streams, Readers: *readers, IdleStop: *idleStop}
+	if *runFor > 0 {
+		cfg.PubSub.StopAt = time.Now().Add(*runFor)
+	}
+	cfg.Monitor.Window = *window
+	cfg.Monitor.Trending.Size, cfg.Monitor.Trending.Period, cfg.Monitor.Trending.K = *trendSize, *trendPeriod, *topK
+	cfg.Monitor.SessionGap = *sessionGap
+	cfg.Monitor.Lateness = *lateness
+	cfg.Monitor.EarlyFiring = *early
+	cfg.DedupHorizon = *horizon
+	cfg.Pseudonymize = pseudo.Config{KeyFile: *keyFile, KeyEnv: *keyEnv, KeepRawUserIDs: *keepIDs, KeepText: *keepText}
+	return cfg
 }
 
 // fail ends the program for a usage error: one line, exit code 2.

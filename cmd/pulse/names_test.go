@@ -15,7 +15,6 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
 	"github.com/pulse-analytics/pulse/pipelines/job"
-	"github.com/pulse-analytics/pulse/transforms/pubsub"
 )
 
 // TestTransformNames builds the whole job (--pipeline=all) in batch and
@@ -85,19 +84,11 @@ func TestTransformNames(t *testing.T) {
 func buildJobProto(t *testing.T, pipeline string, streaming bool) *pipepb.Pipeline {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := job.Config{Pipeline: pipeline, Input: filepath.Join(dir, "events.jsonl"), Output: filepath.Join(dir, "out")}
+	cfg := jobConfig() // as main builds it
+	cfg.Pipeline, cfg.Input, cfg.Output = pipeline, filepath.Join(dir, "events.jsonl"), filepath.Join(dir, "out")
 	if streaming {
 		cfg.Input, cfg.Output = "pubsub://projects/pulse-test/subscriptions/events", "bigquery://pulse-test/pulse"
 	}
-	// As main builds it (keep in step with main.go).
-	cfg.PubSub = pubsub.ReadConfig{Endpoint: *pubsubEndpoint, Watermark: *watermark, MaxSkew: *maxSkew,
-		Streams: *streams, Readers: *readers, IdleStop: *idleStop}
-	cfg.Monitor.Window = *window
-	cfg.Monitor.Trending.Size, cfg.Monitor.Trending.Period, cfg.Monitor.Trending.K = *trendSize, *trendPeriod, *topK
-	cfg.Monitor.SessionGap = *sessionGap
-	cfg.Monitor.Lateness = *lateness
-	cfg.Monitor.EarlyFiring = *early
-	cfg.DedupHorizon = *horizon
 
 	p, s := beam.NewPipelineWithRoot()
 	if err := job.Build(s, cfg); err != nil {

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
+	"github.com/pulse-analytics/pulse/transforms/progress"
 )
 
 func init() {
@@ -152,12 +153,14 @@ func (fn *writeFn) flush(ctx context.Context) error {
 		err := fn.ins.Put(ctx, rows)
 		if err == nil {
 			fn.written += int64(len(rows))
+			progress.AddWritten(int64(len(rows)))
 			break
 		}
 		var pm bq.PutMultiError
 		if errors.As(err, &pm) {
 			rejected, retry := fn.split(rows, pm)
 			fn.written += int64(len(rows) - len(rejected) - len(retry))
+			progress.AddWritten(int64(len(rows) - len(rejected) - len(retry)))
 			if err := fn.deadLetter(ctx, rejected, pm); err != nil {
 				return err
 			}

@@ -319,20 +319,9 @@ func newTrainFn(ms []spec.Model) *trainFn {
 }
 
 func (fn *trainFn) Setup() error {
-	fn.specs = map[string]*spec.Model{}
-	fn.featurizers = map[string]*spec.Featurizer{}
-	for i := range fn.Models {
-		m := &fn.Models[i]
-		if err := m.Validate(); err != nil {
-			return err
-		}
-		f, err := m.Featurizer()
-		if err != nil {
-			return err
-		}
-		fn.specs[m.ID()], fn.featurizers[m.ID()] = m, f
-	}
-	return nil
+	var err error
+	fn.specs, fn.featurizers, err = specsOf(fn.Models)
+	return err
 }
 
 func (fn *trainFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, b []byte,

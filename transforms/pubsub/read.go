@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/pulse-analytics/pulse/transforms/event"
+	"github.com/pulse-analytics/pulse/transforms/progress"
 	"github.com/pulse-analytics/pulse/transforms/source"
 )
 
@@ -226,10 +227,13 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt
 		emit(mtime.Time(ts), source.Message{ID: m.ID, Data: m.Data, Attributes: m.Attributes, PublishMillis: m.PublishTime.UnixMilli()})
 		we.advance(ts - skew)
 	}
+	if len(batch) == 0 && fn.Watermark == WatermarkPublish {
+		we.advance(time.Now().UnixMilli() - skew)
+	}
+	if we.ms > int64(mtime.MinTimestamp) {
+		progress.ObserveWatermark(we.CurrentWatermark())
+	}
 	if len(batch) == 0 {
-		if fn.Watermark == WatermarkPublish {
-			we.advance(time.Now().UnixMilli() - skew)
-		}
 		if fn.idle() {
 			return fn.stop(rt)
 		}

@@ -5,7 +5,7 @@
 // subscription into the emulator on prism until the subscription is idle,
 // and prints the answers of the first queries of docs/queries.md.
 //
-//	pulselocal --bin=bin --events=20000
+//	pulselocal --bin=bin --events=5000
 package main
 
 import (
@@ -33,7 +33,7 @@ const project = "pulse-local"
 
 var (
 	bin      = flag.String("bin", "bin", "directory holding the pulse and pulsegen binaries")
-	events   = flag.Int("events", 20000, "events to publish")
+	events   = flag.Int("events", 5000, "events to publish")
 	seed     = flag.Int("seed", 42, "pulsegen seed")
 	queries  = flag.String("queries", "docs/queries.md", "markdown file whose first -show queries are run at the end")
 	show     = flag.Int("show", 3, "queries to print")

@@ -43,9 +43,9 @@ stack: check-go check-clang
 
 # run: the main job end to end with no cloud account: start the local stack,
 # publish generated events, stream them through monitor and learn on prism
-# into the BigQuery emulator, and print a few SQL answers.
+# into the BigQuery emulator, print a few SQL answers and write the report.
 run: build stack
-	$(BIN)/pulselocal --bin=$(BIN) --events=$(STREAM_EVENTS) --seed=$(SEED)
+	$(BIN)/pulselocal --bin=$(BIN) --events=$(STREAM_EVENTS) --seed=$(SEED) --report=$(OUT)/report.html
 
 # replay: generate a file with duplicates, late and malformed events, run
 # monitor and learn over it on prism, and print what they wrote.

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -292,6 +293,27 @@ func TestStreamFromPubSubToBigQuery(t *testing.T) {
 			t.Errorf("docs/queries.md %q: no rows: %v", q.Title, err)
 		}
 		cancel()
+	}
+
+	// pulse report draws the dataset: every chart a non-empty PNG.
+	bin, out := t.TempDir(), t.TempDir()
+	build(t, bin, "github.com/pulse-analytics/pulse/cmd/pulse")
+	cmd := exec.Command(filepath.Join(bin, "pulse"), "report", "--from=bigquery://"+project+"/pulse",
+		"--bigquery_endpoint="+c.st.BigQueryURL, "--out="+filepath.Join(out, "report.html"), "--png_dir="+filepath.Join(out, "png"))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pulse report: %v\n%s", err, b)
+	}
+	pngs, _ := filepath.Glob(filepath.Join(out, "png", "*.png"))
+	if len(pngs) < 5 {
+		t.Fatalf("pulse report drew %d charts from BigQuery, want at least 5", len(pngs))
+	}
+	for _, p := range pngs {
+		if st, err := os.Stat(p); err != nil || st.Size() < 2000 {
+			t.Errorf("chart %s is empty or tiny", p)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(out, "report.html")); err != nil || st.Size() < 10000 {
+		t.Errorf("report.html missing or tiny: %v", err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pulse-analytics/pulse/cmd/pulse/internal/report"
+	"github.com/pulse-analytics/pulse/transforms/bigquery"
 )
 
 // runReport runs `pulse report --from=DIR --out=report.html`: it renders the
@@ -20,12 +21,13 @@ import (
 func runReport(args []string) int {
 	fs := flag.NewFlagSet("pulse report", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	from := fs.String("from", "", "output directory of a pulse run (one folder per table)")
+	from := fs.String("from", "", "what a pulse run wrote: its output directory, or bigquery://PROJECT/DATASET")
+	endpoint := fs.String("bigquery_endpoint", "", "base URL of a BigQuery emulator (default: Google Cloud)")
 	out := fs.String("out", "report.html", "HTML file to write")
 	pngDir := fs.String("png_dir", "", "if set, also write each chart there as <id>.png")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Println("usage: pulse report --from=DIR [--out=report.html] [--png_dir=DIR]")
+			fmt.Println("usage: pulse report --from=DIR|bigquery://PROJECT/DATASET [--bigquery_endpoint=URL] [--out=report.html] [--png_dir=DIR]")
 			fs.SetOutput(os.Stdout)
 			fs.PrintDefaults()
 			return 0
@@ -37,11 +39,27 @@ func runReport(args []string) int {
 		fmt.Fprintln(os.Stderr, "pulse report: --from is required")
 		return 2
 	}
-	if fi, err := os.Stat(*from); err != nil || !fi.IsDir() {
+	ctx := context.Background()
+	var src report.Source = report.DirSource{Dir: *from}
+	if bigquery.IsURL(*from) {
+		out, err := bigquery.Parse(*from)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pulse report: --from: %v\n", err)
+			return 2
+		}
+		out.Endpoint = *endpoint
+		c, err := bigquery.NewClient(ctx, out)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pulse report: %v\n", err)
+			return 1
+		}
+		defer c.Close()
+		src = report.BigQuerySource{Out: out, Client: c}
+	} else if fi, err := os.Stat(*from); err != nil || !fi.IsDir() {
 		fmt.Fprintf(os.Stderr, "pulse report: --from=%s is not a directory\n", *from)
 		return 2
 	}
-	pg, err := report.Build(context.Background(), report.DirSource{Dir: *from}, time.Now())
+	pg, err := report.Build(ctx, src, time.Now())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pulse report: %v\n", err)
 		return 1

@@ -39,6 +39,7 @@ var (
 	show     = flag.Int("show", 3, "queries to print")
 	runFor   = flag.Duration("run_for", 10*time.Minute, "upper bound on the streaming run")
 	idleStop = flag.Duration("idle_stop", 5*time.Second, "end the run once the subscription is idle this long")
+	htmlOut  = flag.String("report", "out/report.html", "where `pulse report` writes its page at the end (empty: no report)")
 )
 
 func main() {
@@ -122,6 +123,18 @@ func run(stdout, stderr io.Writer) error {
 		if err := print(ctx, stdout, client, q); err != nil {
 			return err
 		}
+	}
+	if *htmlOut == "" {
+		return nil
+	}
+	fmt.Fprintln(stdout)
+	if err := os.MkdirAll(filepath.Dir(*htmlOut), 0o755); err != nil {
+		return err
+	}
+	cmd := exec.Command(filepath.Join(*bin, "pulse"), "report", "--from="+output, "--bigquery_endpoint="+st.BigQueryURL, "--out="+*htmlOut)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("pulse report: %w", err)
 	}
 	return nil
 }

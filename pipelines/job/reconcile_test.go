@@ -8,8 +8,8 @@ import (
 
 	"github.com/pulse-analytics/pulse/pipelines/job"
 	"github.com/pulse-analytics/pulse/pipelines/monitor"
-	"github.com/pulse-analytics/pulse/transforms/dedup"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
+	"github.com/pulse-analytics/pulse/transforms/dedup"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	"github.com/pulse-analytics/pulse/transforms/gen"
 	"github.com/pulse-analytics/pulse/transforms/late"

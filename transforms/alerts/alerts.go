@@ -34,7 +34,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
-	"github.com/pulse-analytics/pulse/transforms/parse"
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/rollup"
 )
 
@@ -255,13 +255,6 @@ func (fn *keyFn) ProcessElement(p beam.PaneInfo, w beam.Window, key string, m ro
 // FinishBundle takes the emitter only because Beam requires a FinishBundle
 // with parameters to mirror ProcessElement's emitters.
 func (fn *keyFn) FinishBundle(ctx context.Context, _ func(string, windowCounts)) {
-	flush(ctx, CounterEarlyPanes, &fn.early)
-	flush(ctx, CounterLatePanes, &fn.late)
-}
-
-func flush(ctx context.Context, name string, n *int64) {
-	if *n != 0 {
-		beam.NewCounter(parse.Namespace, name).Inc(ctx, *n)
-		*n = 0
-	}
+	counter.Flush(ctx, CounterEarlyPanes, &fn.early)
+	counter.Flush(ctx, CounterLatePanes, &fn.late)
 }

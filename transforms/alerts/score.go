@@ -13,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/pane"
 )
 
@@ -168,7 +169,7 @@ func (fn *replayFn) ProcessElement(key string, windows func(*windowCounts) bool,
 }
 
 func (fn *replayFn) FinishBundle(ctx context.Context, _ func(Row)) {
-	flush(ctx, CounterEmitted, &fn.emitted)
+	counter.Flush(ctx, CounterEmitted, &fn.emitted)
 }
 
 // arm sets the key's timer to fire at end.
@@ -183,6 +184,6 @@ func (fn *scoreFn) arm(sp state.Provider, tp timers.Provider, end int64) error {
 // FinishBundle takes the emitter only because Beam requires a FinishBundle
 // with parameters to mirror ProcessElement's emitters.
 func (fn *scoreFn) FinishBundle(ctx context.Context, _ func(Row)) {
-	flush(ctx, CounterEmitted, &fn.emitted)
-	flush(ctx, CounterLateWindows, &fn.late)
+	counter.Flush(ctx, CounterEmitted, &fn.emitted)
+	counter.Flush(ctx, CounterLateWindows, &fn.late)
 }

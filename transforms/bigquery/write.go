@@ -18,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"google.golang.org/api/googleapi"
 
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
 	"github.com/pulse-analytics/pulse/transforms/progress"
 )
@@ -134,10 +135,7 @@ func (fn *writeFn) ProcessElement(ctx context.Context, row beam.X) error {
 
 func (fn *writeFn) FinishBundle(ctx context.Context) error {
 	err := fn.flush(ctx)
-	if fn.written > 0 {
-		beam.NewCounter("pulse", CounterRowsWritten).Inc(ctx, fn.written)
-		fn.written = 0
-	}
+	counter.Flush(ctx, CounterRowsWritten, &fn.written)
 	return err
 }
 
@@ -174,7 +172,7 @@ func (fn *writeFn) flush(ctx context.Context) error {
 		if attempt == maxAttempts {
 			return fmt.Errorf("bigquery insert into %s: %d attempts: %w", fn.Table, attempt, err)
 		}
-		beam.NewCounter("pulse", CounterRetries).Inc(ctx, 1)
+		beam.NewCounter(counter.Namespace, CounterRetries).Inc(ctx, 1)
 		select {
 		case <-time.After(fn.backoff(attempt)):
 		case <-ctx.Done():
@@ -232,7 +230,7 @@ func (fn *writeFn) deadLetter(ctx context.Context, rejected []*saver, pm bq.PutM
 		}
 		rows = append(rows, &saver{row: vals, id: "dl-" + r.id})
 	}
-	beam.NewCounter("pulse", CounterRowsRejected).Inc(ctx, int64(len(rejected)))
+	beam.NewCounter(counter.Namespace, CounterRowsRejected).Inc(ctx, int64(len(rejected)))
 	for attempt := 1; ; attempt++ {
 		err := fn.dead.Put(ctx, rows)
 		if err == nil {

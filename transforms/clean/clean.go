@@ -16,6 +16,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
 
@@ -84,12 +85,6 @@ func (fn *cleanFn) ProcessElement(ctx context.Context, e event.Event, emit func(
 }
 
 func (fn *cleanFn) FinishBundle(ctx context.Context, _ func(event.Event)) {
-	if fn.missing != 0 {
-		beam.NewCounter("pulse", CounterCategoryMissing).Inc(ctx, fn.missing)
-		fn.missing = 0
-	}
-	if fn.clipped != 0 {
-		beam.NewCounter("pulse", CounterWatchClipped).Inc(ctx, fn.clipped)
-		fn.clipped = 0
-	}
+	counter.Flush(ctx, CounterCategoryMissing, &fn.missing)
+	counter.Flush(ctx, CounterWatchClipped, &fn.clipped)
 }

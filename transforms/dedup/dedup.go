@@ -41,6 +41,7 @@ import (
 
 	metro "github.com/dgryski/go-metro"
 
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
 
@@ -137,10 +138,7 @@ func (fn *dedupFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.Pro
 // FinishBundle adds the bundle's drops to the counter once, as parse does,
 // rather than updating it per element.
 func (fn *dedupFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, event.Event)) {
-	if fn.dropped != 0 {
-		beam.NewCounter("pulse", CounterDuplicates).Inc(ctx, fn.dropped)
-		fn.dropped = 0
-	}
+	counter.Flush(ctx, CounterDuplicates, &fn.dropped)
 }
 
 func init() {
@@ -209,8 +207,5 @@ func (fn *replayFn) ProcessElement(ctx context.Context, ts beam.EventTime, _ int
 }
 
 func (fn *replayFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, event.Event)) {
-	if fn.dropped != 0 {
-		beam.NewCounter("pulse", CounterDuplicates).Inc(ctx, fn.dropped)
-		fn.dropped = 0
-	}
+	counter.Flush(ctx, CounterDuplicates, &fn.dropped)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
@@ -127,8 +128,5 @@ func (fn *guardFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 }
 
 func (fn *guardFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, event.Event), _ func(deadletter.Row)) {
-	if fn.tooLate != 0 {
-		beam.NewCounter("pulse", CounterTooLate).Inc(ctx, fn.tooLate)
-		fn.tooLate = 0
-	}
+	counter.Flush(ctx, CounterTooLate, &fn.tooLate)
 }

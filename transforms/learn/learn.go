@@ -43,6 +43,7 @@ import (
 	"github.com/pulse-analytics/pulse/models/ols"
 	"github.com/pulse-analytics/pulse/models/rls"
 	"github.com/pulse-analytics/pulse/transforms/alerts"
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	_ "github.com/pulse-analytics/pulse/transforms/parse" // event.Event coder
 	"github.com/pulse-analytics/pulse/transforms/spec"
@@ -478,14 +479,8 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 }
 
 func (fn *trainFn) FinishBundle(ctx context.Context, _ func(Prediction), _ func(Metrics), _ func(Snapshot), _ func(alerts.Row)) {
-	if fn.examples != 0 {
-		beam.NewCounter("pulse", CounterExamples).Inc(ctx, fn.examples)
-		fn.examples = 0
-	}
-	if fn.batches != 0 {
-		beam.NewCounter("pulse", CounterBatches).Inc(ctx, fn.batches)
-		fn.batches = 0
-	}
+	counter.Flush(ctx, CounterExamples, &fn.examples)
+	counter.Flush(ctx, CounterBatches, &fn.batches)
 }
 
 func cmpBool(a, b bool) int {

@@ -51,6 +51,7 @@ import (
 	"github.com/pulse-analytics/pulse/models/drift"
 	"github.com/pulse-analytics/pulse/models/metric"
 	"github.com/pulse-analytics/pulse/transforms/alerts"
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	"github.com/pulse-analytics/pulse/transforms/spec"
 )
@@ -334,18 +335,9 @@ func (fn *shardFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 }
 
 func (fn *shardFn) FinishBundle(ctx context.Context, _ func(string, []byte)) {
-	if fn.examples != 0 {
-		beam.NewCounter("pulse", CounterExamples).Inc(ctx, fn.examples)
-		fn.examples = 0
-	}
-	if fn.batches != 0 {
-		beam.NewCounter("pulse", CounterBatches).Inc(ctx, fn.batches)
-		fn.batches = 0
-	}
-	if fn.late != 0 {
-		beam.NewCounter("pulse", CounterLateMerges).Inc(ctx, fn.late)
-		fn.late = 0
-	}
+	counter.Flush(ctx, CounterExamples, &fn.examples)
+	counter.Flush(ctx, CounterBatches, &fn.batches)
+	counter.Flush(ctx, CounterLateMerges, &fn.late)
 }
 
 // replica is a shard's model as the merger keeps it.
@@ -693,10 +685,7 @@ func (fn *mergeFn) snapshot(ms *mergeState, t *trainer, m *spec.Model, value str
 }
 
 func (fn *mergeFn) FinishBundle(ctx context.Context, _ func(string, []byte), _ func(Metrics), _ func(Snapshot), _ func(alerts.Row)) {
-	if fn.merges != 0 {
-		beam.NewCounter("pulse", CounterMerges).Inc(ctx, fn.merges)
-		fn.merges = 0
-	}
+	counter.Flush(ctx, CounterMerges, &fn.merges)
 }
 
 // published is a merged model as a scorer holds it.

@@ -40,6 +40,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	_ "github.com/pulse-analytics/pulse/transforms/parse" // event.Event coder
 )
@@ -302,14 +303,8 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 }
 
 func (fn *labelFn) FinishBundle(ctx context.Context, _ func(event.Event)) {
-	if fn.pos != 0 {
-		beam.NewCounter("pulse", CounterPositive).Inc(ctx, fn.pos)
-		fn.pos = 0
-	}
-	if fn.neg != 0 {
-		beam.NewCounter("pulse", CounterNegative).Inc(ctx, fn.neg)
-		fn.neg = 0
-	}
+	counter.Flush(ctx, CounterPositive, &fn.pos)
+	counter.Flush(ctx, CounterNegative, &fn.neg)
 }
 
 func labelled(v event.Event, y float64) event.Event {

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	"github.com/pulse-analytics/pulse/transforms/progress"
@@ -20,7 +21,7 @@ import (
 
 // Counter names, in the Namespace namespace. Read = Parsed + DeadLettered.
 const (
-	Namespace         = "pulse"
+	Namespace         = counter.Namespace
 	CounterRead       = "events_read"
 	CounterParsed     = "events_parsed"
 	CounterDead       = "events_dead_lettered"
@@ -110,20 +111,13 @@ func (fn *parseFn) ProcessElement(ctx context.Context, line string, emit func(be
 func (fn *parseFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, event.Event), _ func(deadletter.Row)) {
 	progress.AddRead(fn.read)
 	progress.AddDead(fn.dead)
-	flush(ctx, CounterRead, &fn.read)
-	flush(ctx, CounterParsed, &fn.parsed)
-	flush(ctx, CounterDead, &fn.dead)
-	flush(ctx, CounterTooLarge, &fn.tooLarge)
+	counter.Flush(ctx, CounterRead, &fn.read)
+	counter.Flush(ctx, CounterParsed, &fn.parsed)
+	counter.Flush(ctx, CounterDead, &fn.dead)
+	counter.Flush(ctx, CounterTooLarge, &fn.tooLarge)
 	fn.normal += fn.dec.Normalized
 	fn.dec.Normalized = 0
-	flush(ctx, CounterNormalized, &fn.normal)
-}
-
-func flush(ctx context.Context, name string, n *int64) {
-	if *n != 0 {
-		beam.NewCounter(Namespace, name).Inc(ctx, *n)
-		*n = 0
-	}
+	counter.Flush(ctx, CounterNormalized, &fn.normal)
 }
 
 func reason(err error) string {

@@ -7,6 +7,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
@@ -113,8 +114,8 @@ func (fn *eventsFn) ProcessElement(ctx context.Context, e event.Event, emit func
 }
 
 func (fn *eventsFn) FinishBundle(ctx context.Context, _ func(event.Event)) {
-	flush(ctx, CounterPseudonymized, &fn.pseudonymized)
-	flush(ctx, CounterTextDropped, &fn.dropped)
+	counter.Flush(ctx, CounterPseudonymized, &fn.pseudonymized)
+	counter.Flush(ctx, CounterTextDropped, &fn.dropped)
 }
 
 type deadFn struct {
@@ -141,12 +142,5 @@ func (fn *deadFn) ProcessElement(ctx context.Context, r deadletter.Row, emit fun
 }
 
 func (fn *deadFn) FinishBundle(ctx context.Context, _ func(deadletter.Row)) {
-	flush(ctx, CounterDeadRedacted, &fn.redacted)
-}
-
-func flush(ctx context.Context, name string, n *int64) {
-	if *n != 0 {
-		beam.NewCounter("pulse", name).Inc(ctx, *n)
-		*n = 0
-	}
+	counter.Flush(ctx, CounterDeadRedacted, &fn.redacted)
 }

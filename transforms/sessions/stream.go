@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/pane"
 )
 
@@ -109,10 +110,7 @@ func (fn *streamFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 // FinishBundle adds the bundle's dropped hits to the counter once. Beam
 // requires it to take ProcessElement's emitters.
 func (fn *streamFn) FinishBundle(ctx context.Context, _ func(Row)) {
-	if fn.dropped != 0 {
-		beam.NewCounter("pulse", CounterHitsDropped).Inc(ctx, fn.dropped)
-		fn.dropped = 0
-	}
+	counter.Flush(ctx, CounterHitsDropped, &fn.dropped)
 }
 
 func (fn *streamFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, user string, _ timers.Context, emit func(Row)) error {

@@ -75,10 +75,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--output is required")
 	}
 	if pubsub.IsURL(c.Input) {
-		if _, err := pubsub.Parse(c.Input, "subscriptions"); err != nil {
-			return fmt.Errorf("--input: %w", err)
-		}
-		if err := c.PubSub.Validate(); err != nil && !strings.Contains(err.Error(), "is not a subscription") {
+		if _, err := c.readConfig(); err != nil {
 			return err
 		}
 	} else if strings.Contains(c.Input, "://") && !strings.HasPrefix(c.Input, "gs://") {
@@ -100,11 +97,21 @@ func (c Config) Validate() error {
 // Streaming reports whether the job reads an unbounded stream.
 func (c Config) Streaming() bool { return pubsub.IsURL(c.Input) }
 
+// readConfig is PubSub reading the subscription named by Input.
+func (c Config) readConfig() (pubsub.ReadConfig, error) {
+	rc := c.PubSub
+	sub, err := pubsub.Parse(c.Input, "subscriptions")
+	if err != nil {
+		return rc, fmt.Errorf("--input: %w", err)
+	}
+	rc.Subscription = sub
+	return rc, rc.Validate()
+}
+
 // read returns the input's events and dead-letter rows.
 func read(s beam.Scope, cfg Config) (events, dead beam.PCollection) {
 	if cfg.Streaming() {
-		rc := cfg.PubSub
-		rc.Subscription, _ = pubsub.Parse(cfg.Input, "subscriptions")
+		rc, _ := cfg.readConfig() // Build validated it
 		msgs := pubsub.Read(s, rc)
 		return parse.Messages(s, cfg.Input, msgs)
 	}

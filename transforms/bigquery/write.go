@@ -173,10 +173,8 @@ func (fn *writeFn) flush(ctx context.Context) error {
 			return fmt.Errorf("bigquery insert into %s: %d attempts: %w", fn.Table, attempt, err)
 		}
 		beam.NewCounter(counter.Namespace, CounterRetries).Inc(ctx, 1)
-		select {
-		case <-time.After(fn.backoff(attempt)):
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := fn.pause(ctx, attempt); err != nil {
+			return err
 		}
 	}
 	fn.batch, fn.bytes = fn.batch[:0], 0
@@ -239,7 +237,19 @@ func (fn *writeFn) deadLetter(ctx context.Context, rejected []*saver, pm bq.PutM
 		if !retryable(err) || attempt == maxAttempts {
 			return fmt.Errorf("bigquery dead letter for %s: %w", fn.Table, err)
 		}
-		time.Sleep(fn.backoff(attempt))
+		if err := fn.pause(ctx, attempt); err != nil {
+			return err
+		}
+	}
+}
+
+// pause waits before attempt+1, or until ctx ends.
+func (fn *writeFn) pause(ctx context.Context, attempt int) error {
+	select {
+	case <-time.After(fn.backoff(attempt)):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

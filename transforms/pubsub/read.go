@@ -215,20 +215,15 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt
 	if err != nil {
 		return sdf.StopProcessing(), err
 	}
-	skew := fn.MaxSkewMs
 	for _, m := range batch {
-		ts := m.PublishTime.UnixMilli()
-		if fn.Watermark == WatermarkEvent {
-			var e event.Event
-			if fn.dec.Decode(m.Data, &e) == nil {
-				ts = e.EventTime
-			}
-		}
+		ts, moves := fn.timestamp(m, we)
 		emit(mtime.Time(ts), source.Message{ID: m.ID, Data: m.Data, Attributes: m.Attributes, PublishMillis: m.PublishTime.UnixMilli()})
-		we.advance(ts - skew)
+		if moves {
+			we.advance(ts - fn.MaxSkewMs)
+		}
 	}
 	if len(batch) == 0 && fn.Watermark == WatermarkPublish {
-		we.advance(time.Now().UnixMilli() - skew)
+		we.advance(time.Now().UnixMilli() - fn.MaxSkewMs)
 	}
 	if we.ms > int64(mtime.MinTimestamp) {
 		progress.ObserveWatermark(we.CurrentWatermark())
@@ -241,6 +236,28 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt
 	}
 	fn.r.addPending(rest.Reader, batch)
 	return sdf.ResumeProcessingIn(0), nil
+}
+
+// timestamp is m's element timestamp, in milliseconds, and whether it may
+// move the watermark. Under WatermarkEvent a message with no readable
+// event_time (it is headed for the dead letter) takes the newest event
+// time this reader has seen, or its publish time if it is the first, and
+// leaves the watermark alone: the publisher's clock says nothing about the
+// events' times, and a stream of older events, such as a replayed history,
+// would otherwise see its watermark jump to the present at the first
+// malformed message, and every later event arrive late.
+func (fn *readFn) timestamp(m *ps.Message, we *watermarkEstimator) (int64, bool) {
+	if fn.Watermark != WatermarkEvent {
+		return m.PublishTime.UnixMilli(), true
+	}
+	var e event.Event
+	if fn.dec.Decode(m.Data, &e) == nil {
+		return e.EventTime, true
+	}
+	if we.ms > int64(mtime.MinTimestamp) {
+		return we.ms + fn.MaxSkewMs, false
+	}
+	return m.PublishTime.UnixMilli(), false
 }
 
 // collect waits up to pollWait for a first message, then takes what is

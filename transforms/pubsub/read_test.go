@@ -11,8 +11,11 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 
+	"github.com/pulse-analytics/pulse/transforms/event"
 	"github.com/pulse-analytics/pulse/transforms/gen"
 	"github.com/pulse-analytics/pulse/transforms/parse"
 	"github.com/pulse-analytics/pulse/transforms/pubsub"
@@ -99,4 +102,58 @@ func TestReadDeliversEveryMessageOnceAndAcksIt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMalformedMessagesDoNotMoveTheEventWatermark publishes events whose
+// event times are months before their publish times, with malformed
+// messages among them, and groups the events in one-minute event-time
+// windows with no allowed lateness: the grouping drops late data, so every
+// event reaching it proves that no malformed message (which has only a
+// publish time) pushed the watermark to the present. The fake delivers out
+// of order over its streams, so the skew spans the whole stream.
+func TestMalformedMessagesDoNotMoveTheEventWatermark(t *testing.T) {
+	srv, topic, sub := fake(t)
+	cfg := gen.Config{Seed: 3, Users: 50, Items: 40, Malformed: 0.2}
+	data, err := gen.Lines(cfg, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+	g, _ := gen.New(cfg)
+	buf := []byte(nil)
+	for range lines {
+		buf, _ = g.Next(buf[:0])
+	}
+	st := g.Stats()
+	if st.Malformed == 0 || st.Valid == 0 {
+		t.Fatalf("generated %v: want both valid and malformed lines", st)
+	}
+	publish(t, srv, topic, lines)
+
+	p, s := beam.NewPipelineWithRoot()
+	msgs := pubsub.Read(s, pubsub.ReadConfig{Subscription: sub, Endpoint: srv.Addr, MaxBatch: 50, Streams: 32, IdleStop: time.Second, MaxSkew: 24 * time.Hour})
+	events, _ := parse.Messages(s, sub.URL(), msgs)
+	windowed := beam.WindowInto(s, window.NewFixedWindows(time.Minute), events)
+	grouped := beam.GroupByKey(s, beam.ParDo(s, byAction, windowed))
+	counts := beam.ParDo(s, countGroup, grouped)
+	total := stats.Sum(s, beam.WindowInto(s, window.NewGlobalWindows(), counts))
+	passert.Equals(s, total, int(st.Valid))
+	ptest.RunAndValidate(t, p)
+}
+
+func byAction(e event.Event) (string, event.Event) { return e.Action.String(), e }
+
+func countGroup(_ string, es func(*event.Event) bool) int {
+	n := 0
+	var e event.Event
+	for es(&e) {
+		n++
+	}
+	return n
+}
+
+func init() {
+	register.Function1x2(byAction)
+	register.Function2x1(countGroup)
+	register.Iter1[event.Event]()
 }

@@ -4,7 +4,12 @@ import (
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+
+	"github.com/pulse-analytics/pulse/pipelines/job"
 )
 
-// TestMain runs in-process pipelines on prism.
-func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+// TestMain runs in-process pipelines on prism, unsplit (job.UnsplitOnPrism).
+func TestMain(m *testing.M) {
+	job.UnsplitOnPrism("prism")
+	ptest.MainWithDefault(m, "prism")
+}

@@ -83,6 +83,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pulse: --runner=direct ignores state, timers and triggers; running on prism instead")
 		*runners.Runner = "prism"
 	}
+	job.UnsplitOnPrism(*runners.Runner)
 	cfg := jobConfig()
 	if err := cfg.Validate(); err != nil {
 		fail(err)

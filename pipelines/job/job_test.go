@@ -21,7 +21,10 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/spec"
 )
 
-func TestMain(m *testing.M) { ptest.Main(m) }
+func TestMain(m *testing.M) {
+	job.UnsplitOnPrism("")
+	ptest.Main(m)
+}
 
 // A small input with valid events in two windows, malformed JSON, an
 // unknown action and a missing field.

@@ -3,7 +3,10 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -12,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,8 +29,10 @@ import (
 	"github.com/pulse-analytics/pulse/pipelines/job"
 	"github.com/pulse-analytics/pulse/pipelines/monitor"
 	"github.com/pulse-analytics/pulse/transforms/bigquery"
+	"github.com/pulse-analytics/pulse/transforms/dedup"
 	"github.com/pulse-analytics/pulse/transforms/gen"
 	"github.com/pulse-analytics/pulse/transforms/jsonl"
+	"github.com/pulse-analytics/pulse/transforms/late"
 	"github.com/pulse-analytics/pulse/transforms/parse"
 	"github.com/pulse-analytics/pulse/transforms/pubsub"
 )
@@ -100,10 +106,7 @@ func (c *streamCase) run(t *testing.T, bqURL, dataset string) (map[string]int64,
 	// order the fake delivers in, and no early panes: the rows must not
 	// depend on timing, so that they can equal a batch run's.
 	cfg.PubSub = pubsub.ReadConfig{Endpoint: c.st.PubSubAddr, Streams: 32, MaxSkew: 24 * time.Hour, IdleStop: 2 * time.Second}
-	// prism's watermark can overtake elements still in flight from the
-	// source under load; a lateness beyond the stream's span keeps the
-	// late guard from dropping them, so the rows compare with a batch run.
-	cfg.Monitor = monitor.Config{EarlyFiring: -1, Lateness: 48 * time.Hour}
+	cfg.Monitor = monitor.Config{EarlyFiring: -1}
 	out, _ := bigquery.Parse(cfg.Output)
 	out.Endpoint = bqURL
 	client, err := bigquery.NewClient(context.Background(), out)
@@ -177,6 +180,14 @@ type itemCounts struct {
 	Purchases   int64     `bigquery:"purchases"`
 	UniqueUsers int64     `bigquery:"unique_users"`
 	AmountSum   float64   `bigquery:"amount_sum"`
+}
+
+// equal compares the counts exactly and the amount to the cent: the stream
+// and the batch run add the same amounts in different orders.
+func (r itemCounts) equal(o itemCounts) bool {
+	a := r
+	a.AmountSum, o.AmountSum = math.Round(r.AmountSum*100), math.Round(o.AmountSum*100)
+	return a == o
 }
 
 func (r itemCounts) String() string {
@@ -259,6 +270,13 @@ func TestStreamFromPubSubToBigQuery(t *testing.T) {
 	if got := counters[parse.CounterRead]; got != int64(len(c.lines)) {
 		t.Errorf("read %d events, published %d", got, len(c.lines))
 	}
+	// The watermark trails the newest event by a day, so nothing is late.
+	if n := counters[late.CounterTooLate]; n != 0 {
+		t.Errorf("%d events too late: the watermark overtook the stream", n)
+	}
+	if got := counters[dedup.CounterDuplicates]; got != c.stats.Duplicates {
+		t.Errorf("de-duplicated %d events, published %d duplicates", got, c.stats.Duplicates)
+	}
 	if r, p, d := counters[parse.CounterRead], counters[parse.CounterParsed], counters[parse.CounterDead]; r != p+d {
 		t.Errorf("read %d != parsed %d + dead-lettered %d", r, p, d)
 	}
@@ -322,11 +340,13 @@ func TestStreamFromPubSubToBigQuery(t *testing.T) {
 // the tables to equal a fault-free run's, with retries counted.
 func TestBigQueryFaultsLoseAndDuplicateNothing(t *testing.T) {
 	var inserts, failed atomic.Int64
+	var sent *insertIDs
 	c, counters := streamRun(t, 2000, "faulty", func(c *streamCase) string {
 		target, _ := url.Parse(c.st.BigQueryURL)
 		proxy := httputil.NewSingleHostReverseProxy(target)
 		inserts.Store(0)
 		failed.Store(0)
+		sent = &insertIDs{n: map[string]int{}}
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/insertAll") {
 				if n := inserts.Add(1); n%3 == 0 {
@@ -338,6 +358,7 @@ func TestBigQueryFaultsLoseAndDuplicateNothing(t *testing.T) {
 					http.Error(w, `{"error":{"code":`+fmt.Sprint(code)+`,"message":"injected"}}`, code)
 					return
 				}
+				sent.record(t, r)
 			}
 			proxy.ServeHTTP(w, r)
 		}))
@@ -359,12 +380,27 @@ func TestBigQueryFaultsLoseAndDuplicateNothing(t *testing.T) {
 		n := query[count](t, client, "SELECT COUNT(*) AS N FROM `"+project+".faulty."+tb.Name+"`")
 		total += n[0].N
 	}
-	// More is possible: prism re-runs split bundles of stateful stages
-	// (see reconcileItems), and their rows are written twice over.
-	if total < counters[bigquery.CounterRowsWritten] {
-		t.Errorf("the tables hold %d rows; the sink wrote %d", total, counters[bigquery.CounterRowsWritten])
+	// Every row the sink counts reached BigQuery under one insert id of its
+	// own. A request can reach the emulator and still be retried (its
+	// response too slow for the client on a loaded machine); BigQuery drops
+	// such a resend by its insert id, the emulator keeps it, so the tables
+	// may exceed the count by exactly the resent ids.
+	//
+	// The counter may fall a few rows short, never over: prism (v2.77) keeps
+	// a bundle's metric update whose short id it has not resolved yet in a
+	// map by short id (metricsStore.contributeMetrics), so when two bundles
+	// of a stage first report a counter at once, one update is overwritten.
+	// The rows themselves are exact; runs measured 0 to 4 short of 10,126.
+	distinct, resent := sent.counts()
+	if n := counters[bigquery.CounterRowsWritten]; n > distinct {
+		t.Errorf("the sink counted %d rows written; the proxy forwarded %d distinct insert ids", n, distinct)
+	} else if n < distinct {
+		t.Logf("the sink counted %d rows written, %d short of the %d distinct insert ids forwarded (prism's metrics race)", n, distinct-n, distinct)
 	}
-	t.Logf("the tables hold %d rows; the sink counted %d written", total, counters[bigquery.CounterRowsWritten])
+	if total != distinct+resent {
+		t.Errorf("the tables hold %d rows; the proxy forwarded %d distinct insert ids and %d resends", total, distinct, resent)
+	}
+	t.Logf("the tables hold %d rows: %d distinct insert ids, %d resent", total, distinct, resent)
 	type dup struct {
 		K string
 		N int64
@@ -375,16 +411,52 @@ func TestBigQueryFaultsLoseAndDuplicateNothing(t *testing.T) {
 	}
 }
 
+// insertIDs counts the insert ids of the insertAll requests a proxy
+// forwards to BigQuery.
+type insertIDs struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// record reads r's insert ids and restores its body for forwarding.
+func (s *insertIDs) record(t *testing.T, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Errorf("proxy: read insertAll: %v", err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var req struct {
+		Rows []struct {
+			InsertID string `json:"insertId"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Errorf("proxy: decode insertAll: %v", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, row := range req.Rows {
+		if row.InsertID == "" {
+			t.Error("proxy: a row without an insert id")
+		}
+		s.n[row.InsertID]++
+	}
+}
+
+// counts returns the number of distinct ids and of repeats.
+func (s *insertIDs) counts() (distinct, resent int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range s.n {
+		distinct++
+		resent += int64(n - 1)
+	}
+	return distinct, resent
+}
+
 // reconcileItems requires the stream's item_metrics to hold exactly the
-// batch run's rows (the same items and windows) with no event lost: every
-// count at least the batch run's.
-//
-// Known gap (docs/reliability.md): in the whole streaming job on prism the
-// stateful de-duplication is not exact under load: prism splits bundles
-// that hold timers ("Unexpected split on a bundle with timers",
-// apache/beam#35771) and elements are processed twice, so some duplicates
-// pass and events_deduplicated can overcount. The excess is logged, not
-// hidden.
+// batch run's rows: the same items and windows with the same counts, so no
+// event was lost and no duplicate escaped de-duplication.
 func reconcileItems(t *testing.T, got, want []itemCounts) {
 	t.Helper()
 	if len(want) == 0 {
@@ -392,31 +464,28 @@ func reconcileItems(t *testing.T, got, want []itemCounts) {
 	}
 	key := func(r itemCounts) string { return r.ItemID + "@" + r.WindowStart.UTC().Format(time.RFC3339) }
 	w := map[string]itemCounts{}
-	var wantSum, gotSum int64
 	for _, r := range want {
 		w[key(r)] = r
-		wantSum += r.Events
 	}
 	if len(got) != len(want) {
 		t.Errorf("item_metrics: %d rows from the stream, %d from the batch run", len(got), len(want))
 	}
 	off := 0
 	for _, r := range got {
-		gotSum += r.Events
 		b, ok := w[key(r)]
 		if !ok {
 			t.Errorf("item_metrics: the stream has %s, the batch run has no such row", r)
 			continue
 		}
-		if r != b {
-			off++
-		}
-		if r.Events < b.Events || r.Views < b.Views || r.Purchases < b.Purchases {
-			t.Errorf("item_metrics: the stream lost events: got %s, want %s", r, b)
+		if !r.equal(b) {
+			if off++; off <= 5 {
+				t.Errorf("item_metrics: the stream has %s, the batch run %s", r, b)
+			}
 		}
 	}
-	t.Logf("item_metrics: %d rows; %d events from the stream, %d from the batch run; %d rows differ (duplicates that escaped de-duplication)",
-		len(got), gotSum, wantSum, off)
+	if off > 0 {
+		t.Errorf("item_metrics: %d of %d rows differ from the batch run", off, len(got))
+	}
 }
 
 func writeFile(t *testing.T, path string, data []byte) {

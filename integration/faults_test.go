@@ -58,8 +58,8 @@ type insertIDs struct {
 
 	mu        sync.Mutex
 	stored    map[string]map[string]string // table path → insert id → row
-	inserts   map[string]int64 // insertAll requests per dataset
-	copies    map[string]int64 // rows dropped as copies, per dataset
+	inserts   map[string]int64             // insertAll requests per dataset
+	copies    map[string]int64             // rows dropped as copies, per dataset
 	conflicts []string
 }
 
@@ -77,8 +77,8 @@ func newInsertIDs(t *testing.T, emulator string) *insertIDs {
 	return p
 }
 
-// insertAllRequest is the part of tabledata.insertAll this proxy reads;
-// other members are passed on as they are.
+// insertAllRow is one row of a tabledata.insertAll request, as this
+// proxy reads it; the request's other members are passed on as they are.
 type insertAllRow struct {
 	InsertID string          `json:"insertId"`
 	JSON     json.RawMessage `json:"json"`

@@ -107,29 +107,9 @@ func (c *streamCase) run(t *testing.T, bqURL, dataset string) (map[string]int64,
 	// depend on timing, so that they can equal a batch run's.
 	cfg.PubSub = pubsub.ReadConfig{Endpoint: c.st.PubSubAddr, Streams: 32, MaxSkew: 24 * time.Hour, IdleStop: 2 * time.Second}
 	cfg.Monitor = monitor.Config{EarlyFiring: -1}
-	out, _ := bigquery.Parse(cfg.Output)
-	out.Endpoint = bqURL
-	client, err := bigquery.NewClient(context.Background(), out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	if err := bigquery.Init(context.Background(), client, out, job.Tables(), job.Views()); err != nil {
-		t.Fatal(err)
-	}
-	p, s := beam.NewPipelineWithRoot()
-	if err := job.Build(s, cfg); err != nil {
-		t.Fatal(err)
-	}
-	res, err := ptest.RunWithMetrics(p)
+	m, err := runJob(t, cfg, true)
 	if err != nil {
 		return nil, err
-	}
-	m := map[string]int64{}
-	for _, ctr := range res.Metrics().AllMetrics().Counters() {
-		if ctr.Key.Namespace == parse.Namespace {
-			m[ctr.Key.Name] += ctr.Committed
-		}
 	}
 	t.Logf("counters: %v; generated %v", m, c.stats)
 	return m, nil

@@ -21,8 +21,8 @@ import (
 	"sync"
 	"time"
 
-	ps "cloud.google.com/go/pubsub/v2"
 	bq "cloud.google.com/go/bigquery"
+	ps "cloud.google.com/go/pubsub/v2"
 	"google.golang.org/api/iterator"
 
 	"github.com/pulse-analytics/pulse/integration/stack"

@@ -102,7 +102,8 @@ type Result struct {
 	LoadBefore, LoadAfter string
 }
 
-// Run runs one benchmark.
+// Run runs one benchmark. When the pulse job fails, Run returns what it
+// measured until then with the error.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Rate <= 0 || cfg.Duration <= 0 {
 		return nil, fmt.Errorf("streambench: want a positive rate and duration, got %v and %v", cfg.Rate, cfg.Duration)
@@ -114,7 +115,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Sample = time.Second
 	}
 	if cfg.IdleStop <= 0 {
-		cfg.IdleStop = 10 * time.Second
+		cfg.IdleStop = time.Minute
 	}
 	if cfg.Streams <= 0 {
 		cfg.Streams = 64
@@ -280,11 +281,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	if jobErr != nil {
-		return nil, fmt.Errorf("streambench: pulse: %w", jobErr)
+		// What was measured up to the failure is still returned: a long
+		// run's RSS samples are worth having.
+		jobErr = fmt.Errorf("streambench: pulse: %w", jobErr)
 	}
 	// A last look, now that the job has drained and written everything.
 	if err := res.poll(ctx, bqc, tr, &queryTotal); err != nil {
-		return nil, err
+		return nil, errors.Join(jobErr, err)
 	}
 	if res.Queries > 0 {
 		res.QueryTime = queryTotal / time.Duration(res.Queries)
@@ -310,7 +313,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if r, ok := rateBetween(res.Samples, from, res.CaughtUp); ok {
 		res.Sustained = r
 	}
-	return res, nil
+	return res, jobErr
 }
 
 // generator returns a clean stream (no duplicates, late or malformed

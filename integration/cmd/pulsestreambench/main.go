@@ -32,7 +32,7 @@ func main() {
 	flag.DurationVar(&cfg.Warmup, "warmup", 30*time.Second, "leave events published in the first this long out of the figures")
 	flag.DurationVar(&cfg.Poll, "poll", time.Second, "interval between queries of item_metrics")
 	flag.DurationVar(&cfg.Sample, "sample", time.Second, "interval between RSS samples of the pulse process")
-	flag.DurationVar(&cfg.IdleStop, "idle_stop", 10*time.Second, "pulse --idle_stop: the job drains once the subscription is idle this long")
+	flag.DurationVar(&cfg.IdleStop, "idle_stop", time.Minute, "pulse --idle_stop: the job drains once the subscription is idle this long (long enough that a busy machine's stalls do not end the read early)")
 	flag.IntVar(&cfg.Streams, "pubsub_streams", 64, "pulse --pubsub_streams")
 	flag.Uint64Var(&cfg.Seed, "seed", 42, "generator seed")
 	flag.IntVar(&cfg.Items, "items", 2000, "distinct items")
@@ -60,9 +60,8 @@ func run(cfg streambench.Config, logPath string) error {
 	}
 	cfg.Log = log
 	res, err := streambench.Run(ctx, cfg)
-	if err != nil {
-		return err
+	if res != nil {
+		streambench.Print(os.Stdout, res)
 	}
-	streambench.Print(os.Stdout, res)
-	return nil
+	return err
 }

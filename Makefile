@@ -18,7 +18,7 @@ FUZZTIME ?= 2000x
 CGO_STACK := CGO_ENABLED=1 CC=clang CXX=clang++
 STREAM_EVENTS ?= 5000
 
-.PHONY: all run replay test bench build stack check-go check-clang vet unit fuzz integration clean
+.PHONY: all run replay test bench bench-stream build stack check-go check-clang vet unit fuzz integration clean
 
 all: build
 
@@ -89,6 +89,19 @@ bench: check-go
 	$(GO) test -run '^$$' -bench . -benchmem ./models/... ./transforms/event
 	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/pulsebench
 	$(BIN)/pulsebench
+	$(MAKE) bench-stream
+
+# bench-stream: the streaming path, Pub/Sub fake -> prism -> BigQuery
+# emulator: publish generated events at STREAM_RATE for STREAM_DURATION and
+# print the job's sustained read rate, the publish-to-queryable delay
+# (p50/p99) and the job process's RSS over the run (docs/benchmarks.md,
+# "Streaming"). `make bench-stream STREAM_DURATION=10m` for a longer run.
+STREAM_RATE     ?= 100
+STREAM_DURATION ?= 2m
+bench-stream: build check-clang
+	@mkdir -p $(OUT)
+	cd integration && $(CGO_STACK) $(GO) build -o ../$(BIN)/ ./cmd/pulsestreambench
+	$(BIN)/pulsestreambench --pulse=$(BIN)/pulse --rate=$(STREAM_RATE) --duration=$(STREAM_DURATION) --log=$(OUT)/pulsestreambench.log
 
 clean:
 	rm -rf $(BIN) $(OUT)

@@ -14,7 +14,11 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/jsonl"
 )
 
-func TestMain(m *testing.M) { ptest.Main(m) }
+// TestMain runs on prism unsplit, as cmd/pulse does (job.UnsplitOnPrism).
+func TestMain(m *testing.M) {
+	job.UnsplitOnPrism("")
+	ptest.Main(m)
+}
 
 // The models loop makes, per default model, as many updates as the learn
 // job has progressive predictions (one per example learned) on the same

@@ -269,6 +269,7 @@ func runChild(name, input string) error {
 		if *runners.Runner == "" || *runners.Runner == "direct" {
 			*runners.Runner = "prism"
 		}
+		job.UnsplitOnPrism(*runners.Runner) // as cmd/pulse runs it
 		run = func() error {
 			p, s := beam.NewPipelineWithRoot()
 			if err := job.Build(s, job.Config{Pipeline: job.Monitor, Input: input, Output: *output}); err != nil {
@@ -291,6 +292,7 @@ func runChild(name, input string) error {
 		if *runners.Runner == "" || *runners.Runner == "direct" {
 			*runners.Runner = "prism"
 		}
+		job.UnsplitOnPrism(*runners.Runner) // as cmd/pulse runs it
 		run = func() error {
 			p, s := beam.NewPipelineWithRoot()
 			if err := job.Build(s, job.Config{Pipeline: job.Learn, Input: input, Output: *output}); err != nil {

@@ -292,12 +292,8 @@ func (f *FTRL) MarshalBinary() ([]byte, error) {
 	e.F64(f.cfg.L2)
 	e.U32(uint32(f.cfg.AUCWindow))
 	e.I64(f.t)
-	e.Rows(len(f.s), 2, func(i, j int) float64 {
-		if j == 0 {
-			return f.s[i].z
-		}
-		return f.s[i].n
-	})
+	st := f.s
+	e.Pairs(len(st), func(i int) (z, n float64) { return st[i].z, st[i].n })
 	e.Bytes(mb)
 	return e.Finish(), nil
 }

@@ -114,7 +114,7 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 	if delayed {
 		labelled = outcome.Label(s, cfg.OutcomeWindow, events)
 	}
-	examples := tlearn.Route(s, ms, events, labelled)
+	examples := tlearn.Route(s, ms, cfg.Batch, events, labelled)
 	out := tlearn.Train(s, tlearn.Config{Models: ms, Batch: cfg.Batch}, examples)
 	return Tables{Predictions: out.Predictions, ModelMetrics: out.Metrics, ModelSnapshots: out.Snapshots, Alerts: out.Alerts}, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/models"
 	"github.com/pulse-analytics/pulse/models/rls"
+	"github.com/pulse-analytics/pulse/pipelines/job"
 	"github.com/pulse-analytics/pulse/pipelines/learn"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	"github.com/pulse-analytics/pulse/transforms/jsonl"
@@ -29,7 +30,11 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/spec"
 )
 
-func TestMain(m *testing.M) { ptest.Main(m) }
+// TestMain runs on prism unsplit, as cmd/pulse does (job.UnsplitOnPrism).
+func TestMain(m *testing.M) {
+	job.UnsplitOnPrism("")
+	ptest.Main(m)
+}
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 

@@ -10,8 +10,9 @@
 // has passed, oldest first; a last timer at the end of the global window
 // writes a final snapshot when the input ends. A batch's examples are
 // sorted by (event time, event_id), so replaying a file gives
-// bit-identical models. The learner is decoded and encoded once per timer
-// firing, not per event.
+// bit-identical models. The learner is encoded once per timer firing, not
+// per event, and decoded only when the state holds other bytes than the
+// ones this DoFn instance last wrote (trainerCache).
 package learn
 
 import (
@@ -71,17 +72,17 @@ const finalTag = "final"
 const ScopeModel = "model"
 
 func init() {
-	register.DoFn2x0[event.Event, func(string, event.Event)](&routeFn{})
-	register.DoFn4x0[beam.Window, string, func(*event.Event) bool, func(string, []byte)](&batchFn{})
+	register.DoFn3x0[beam.EventTime, event.Event, func(beam.EventTime, string, []byte)](&routeFn{})
+	register.DoFn4x1[beam.Window, string, func(*[]byte) bool, func(string, []byte), error](&batchFn{})
 	register.DoFn10x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte,
 		func(Prediction), func(Metrics), func(Snapshot), func(alerts.Row), error](&trainFn{})
-	register.Emitter2[string, event.Event]()
+	register.Emitter3[beam.EventTime, string, []byte]()
+	register.Iter1[[]byte]()
 	register.Emitter2[string, []byte]()
 	register.Emitter1[Prediction]()
 	register.Emitter1[Metrics]()
 	register.Emitter1[Snapshot]()
 	register.Emitter1[alerts.Row]()
-	register.Iter1[event.Event]()
 }
 
 // Key joins a model id (spec.Model.ID) and a key value into the trainer's
@@ -93,31 +94,72 @@ func splitKey(k string) (model, value string) {
 	return
 }
 
-// Route returns the examples of models as KV<string, event.Event> keyed
-// by Key(model, key value). Immediate-label models take the events that
-// carry their label, with Label and HasLabel set to it. Engagement models
-// take each view of events twice: unlabelled (HasLabel false) to be scored
-// on arrival, and from labelled, the output of outcome.Label, with its
-// outcome to be learned from; labelled may be the zero PCollection when no
-// model is delayed.
-func Route(s beam.Scope, ms []spec.Model, events, labelled beam.PCollection) beam.PCollection {
+// Route returns the examples of models, grouped by Key(model, key value)
+// and by batch window, as KV<string, partial batch>: the examples a bundle
+// routed to one key and one batch window, one element (see partialBatch).
+// Immediate-label models take the events that carry their label, with
+// Label and HasLabel set to it. Engagement models take each view of events
+// twice: unlabelled (HasLabel false) to be scored on arrival, and from
+// labelled, the output of outcome.Label, with its outcome to be learned
+// from; labelled may be the zero PCollection when no model is delayed.
+// batch is Config.Batch (zero means DefaultBatch).
+//
+// Grouping a bundle's examples before they leave it is combiner lifting by
+// hand: on prism each element that crosses a stage boundary (the Flatten
+// below is one, the GroupByKey of Train another) costs the runner far more
+// than the work of learning it, and there are about three examples per
+// event; a partial batch crosses once for hundreds of them. Every partial
+// batch holds the examples of one window, so the GroupByKey drops it as
+// late data exactly when it would have dropped each of them.
+func Route(s beam.Scope, ms []spec.Model, batch time.Duration, events, labelled beam.PCollection) beam.PCollection {
 	s = s.Scope("Route")
-	out := beam.ParDo(s, &routeFn{Models: ms}, events)
+	if batch <= 0 {
+		batch = DefaultBatch
+	}
+	out := beam.ParDo(s, &routeFn{Models: ms, Batch: batch.Milliseconds()}, events)
 	if !labelled.IsValid() {
 		return out
 	}
 	// A scope of its own names the second routeFn readably and stably
 	// (Dataflow --update), instead of an order-dependent routeFn'1.
-	return beam.Flatten(s, out, beam.ParDo(s.Scope("Outcomes"), &routeFn{Models: ms, Outcomes: true}, labelled))
+	return beam.Flatten(s, out, beam.ParDo(s.Scope("Outcomes"), &routeFn{Models: ms, Outcomes: true, Batch: batch.Milliseconds()}, labelled))
 }
+
+// Bounds of what routeFn holds before emitting: a partial batch is
+// emitted when its events reach maxPartialBytes, and every one when the
+// bundle's reach maxBundleBytes, so memory stays bounded on any bundle.
+const (
+	maxPartialBytes = 1 << 20
+	maxBundleBytes  = 16 << 20
+)
 
 // routeFn emits each event once per model that sees it. On the outcome
 // stream (Outcomes) only engagement models take events, with the outcome
 // as label; on the raw stream they take the view unlabelled, so that a
-// label field of the source is never mistaken for the outcome.
+// label field of the source is never mistaken for the outcome. It groups
+// a bundle's examples per key and Batch window (Unix ms) into partial
+// batches, emitted at the end of the bundle (or when large) with the
+// earliest timestamp of their examples.
 type routeFn struct {
 	Models   []spec.Model `json:"models"`
 	Outcomes bool         `json:"outcomes"`
+	Batch    int64        `json:"batch"`
+
+	parts map[partKey]*partial
+	size  int
+}
+
+type partKey struct {
+	key   string
+	start int64
+}
+
+// partial is a partial batch being built: its earliest example timestamp,
+// example count, and examples, each its binary form length-prefixed.
+type partial struct {
+	min  mtime.Time
+	n    uint64
+	body []byte
 }
 
 func (fn *routeFn) Setup() error {
@@ -126,10 +168,19 @@ func (fn *routeFn) Setup() error {
 			return err
 		}
 	}
+	if fn.Batch <= 0 {
+		fn.Batch = DefaultBatch.Milliseconds()
+	}
 	return nil
 }
 
-func (fn *routeFn) ProcessElement(ev event.Event, emit func(string, event.Event)) {
+// StartBundle drops what a failed bundle left: the runner retries its
+// elements.
+func (fn *routeFn) StartBundle(_ func(beam.EventTime, string, []byte)) {
+	fn.parts, fn.size = map[partKey]*partial{}, 0
+}
+
+func (fn *routeFn) ProcessElement(ts beam.EventTime, ev event.Event, emit func(beam.EventTime, string, []byte)) {
 	e := &ev
 	for i := range fn.Models {
 		m := &fn.Models[i]
@@ -142,12 +193,12 @@ func (fn *routeFn) ProcessElement(ev event.Event, emit func(string, event.Event)
 		}
 		switch {
 		case m.Delayed() && fn.Outcomes:
-			emit(key, *e)
+			fn.add(ts, key, e, emit)
 			continue
 		case m.Delayed():
 			serve := *e
 			serve.Label, serve.HasLabel = 0, false
-			emit(key, serve)
+			fn.add(ts, key, &serve, emit)
 			continue
 		case fn.Outcomes:
 			continue
@@ -161,8 +212,70 @@ func (fn *routeFn) ProcessElement(ev event.Event, emit func(string, event.Event)
 		}
 		ex := *e
 		ex.Label, ex.HasLabel = y, true
-		emit(key, ex)
+		fn.add(ts, key, &ex, emit)
 	}
+}
+
+// add appends an example to its key's partial batch of ts's window.
+func (fn *routeFn) add(ts beam.EventTime, key string, e *event.Event, emit func(beam.EventTime, string, []byte)) {
+	t := int64(ts)
+	pk := partKey{key: key, start: t - ((t%fn.Batch)+fn.Batch)%fn.Batch}
+	p := fn.parts[pk]
+	if p == nil {
+		p = &partial{min: mtime.Time(ts)}
+		fn.parts[pk] = p
+	}
+	p.min = min(p.min, mtime.Time(ts))
+	before := len(p.body)
+	p.body = appendEvent(p.body, e)
+	p.n++
+	fn.size += len(p.body) - before
+	if len(p.body) >= maxPartialBytes {
+		fn.emitPart(pk, p, emit)
+	}
+	if fn.size >= maxBundleBytes {
+		fn.flush(emit)
+	}
+}
+
+// appendEvent appends e's binary form, uvarint length-prefixed.
+func appendEvent(b []byte, e *event.Event) []byte {
+	n := len(b)
+	b = append(b, make([]byte, binary.MaxVarintLen32)...)
+	b = e.AppendBinary(b)
+	size := len(b) - n - binary.MaxVarintLen32
+	var hdr [binary.MaxVarintLen64]byte
+	h := binary.PutUvarint(hdr[:], uint64(size))
+	// Slide the event back over the unused part of the reserved prefix.
+	copy(b[n:], hdr[:h])
+	copy(b[n+h:], b[n+binary.MaxVarintLen32:])
+	return b[:n+h+size]
+}
+
+func (fn *routeFn) emitPart(pk partKey, p *partial, emit func(beam.EventTime, string, []byte)) {
+	emit(beam.EventTime(p.min), pk.key, append(binary.AppendUvarint(nil, p.n), p.body...))
+	fn.size -= len(p.body)
+	delete(fn.parts, pk)
+}
+
+func (fn *routeFn) flush(emit func(beam.EventTime, string, []byte)) {
+	keys := make([]partKey, 0, len(fn.parts))
+	for pk := range fn.parts {
+		keys = append(keys, pk)
+	}
+	// In a fixed order, so that a bundle's output does not depend on map
+	// iteration.
+	slices.SortFunc(keys, func(a, b partKey) int { return cmp.Or(cmp.Compare(a.start, b.start), strings.Compare(a.key, b.key)) })
+	for _, pk := range keys {
+		fn.emitPart(pk, fn.parts[pk], emit)
+	}
+}
+
+// FinishBundle emits the partial batches still held. Its outputs go to
+// the global window, which is the input's: Route takes globally windowed
+// events.
+func (fn *routeFn) FinishBundle(emit func(beam.EventTime, string, []byte)) {
+	fn.flush(emit)
 }
 
 // Config configures Train.
@@ -178,7 +291,7 @@ type Outputs struct {
 	Predictions, Metrics, Snapshots, Alerts beam.PCollection
 }
 
-// Train trains on examples (Route's output, timestamped by event time).
+// Train trains on examples, Route's output with the same cfg.Batch.
 func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
 	s = s.Scope("Train")
 	batch := cfg.Batch
@@ -233,26 +346,35 @@ func CheckBatch(ms []spec.Model, batch time.Duration) error {
 	return nil
 }
 
-// batchFn encodes a window's examples: start and end (Unix ms, varint),
-// the event count (uvarint), then each event's binary form,
-// length-prefixed.
+// batchFn joins a window's partial batches (routeFn) into one batch:
+// start and end (Unix ms, varint), the event count (uvarint), then each
+// event's binary form, length-prefixed.
 type batchFn struct{}
 
-func (fn *batchFn) ProcessElement(w beam.Window, key string, iter func(*event.Event) bool, emit func(string, []byte)) {
+func (fn *batchFn) ProcessElement(w beam.Window, key string, iter func(*[]byte) bool, emit func(string, []byte)) error {
 	iw := w.(window.IntervalWindow)
-	b := binary.AppendVarint(nil, int64(iw.Start))
-	b = binary.AppendVarint(b, int64(iw.End))
-	var e event.Event
-	var tmp, body []byte
-	n := 0
-	for iter(&e) {
-		tmp = e.AppendBinary(tmp[:0])
-		body = binary.AppendUvarint(body, uint64(len(tmp)))
-		body = append(body, tmp...)
-		n++
+	var parts [][]byte
+	var n uint64
+	size := 0
+	var p []byte
+	for iter(&p) {
+		c, k := binary.Uvarint(p)
+		if k <= 0 {
+			return fmt.Errorf("learn: partial batch for %q: corrupt count", key)
+		}
+		n += c
+		parts = append(parts, p[k:])
+		size += len(p) - k
 	}
-	b = binary.AppendUvarint(b, uint64(n))
-	emit(key, append(b, body...))
+	b := make([]byte, 0, 3*binary.MaxVarintLen64+size)
+	b = binary.AppendVarint(b, int64(iw.Start))
+	b = binary.AppendVarint(b, int64(iw.End))
+	b = binary.AppendUvarint(b, n)
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	emit(key, b)
+	return nil
 }
 
 type batch struct {
@@ -306,6 +428,7 @@ type trainFn struct {
 
 	specs       map[string]*spec.Model
 	featurizers map[string]*spec.Featurizer
+	cache       trainerCache
 	examples    int64
 	batches     int64
 }
@@ -344,24 +467,14 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if err != nil {
 		return err
 	}
-	var ready, keep []batch
-	var keepRaw [][]byte
-	for _, r := range raw {
-		bt, err := decodeBatch(r)
-		if err != nil {
-			return err
-		}
-		if mtime.Time(bt.end-1) <= mtime.Time(ts) {
-			ready = append(ready, bt)
-		} else {
-			keep, keepRaw = append(keep, bt), append(keepRaw, r)
-		}
+	ready, keepRaw, err := readyBatches(raw, ts)
+	if err != nil {
+		return err
 	}
 	final := tc.Tag == finalTag
 	if len(ready) == 0 && !final {
 		return nil
 	}
-	slices.SortFunc(ready, func(a, b batch) int { return cmp.Compare(a.start, b.start) })
 
 	id, value := splitKey(key)
 	m, ok := fn.specs[id]
@@ -375,7 +488,7 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if len(st) == 0 && len(ready) == 0 {
 		return nil
 	}
-	t, err := decodeTrainer(m, st)
+	t, err := fn.cache.take(m, key, st)
 	if err != nil {
 		return fmt.Errorf("learn: model %s key %q: %w", id, value, err)
 	}
@@ -464,18 +577,8 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if err := fn.Model.Write(sp, enc); err != nil {
 		return err
 	}
-	if len(keep) == len(raw) {
-		return nil
-	}
-	if err := fn.Pending.Clear(sp); err != nil {
-		return err
-	}
-	for _, r := range keepRaw {
-		if err := fn.Pending.Add(sp, r); err != nil {
-			return err
-		}
-	}
-	return nil
+	fn.cache.put(key, enc, t)
+	return rewriteBag(sp, fn.Pending, len(raw), keepRaw)
 }
 
 func (fn *trainFn) FinishBundle(ctx context.Context, _ func(Prediction), _ func(Metrics), _ func(Snapshot), _ func(alerts.Row)) {

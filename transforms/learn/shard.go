@@ -165,18 +165,25 @@ func specsOf(ms []spec.Model) (map[string]*spec.Model, map[string]*spec.Featuriz
 }
 
 // readyBatches splits the pending batches into those the watermark has
-// passed at ts (end−1 <= ts), sorted by start, and the raw rest.
+// passed at ts (end−1 <= ts), sorted by start, and the raw rest. Only the
+// ready ones are decoded: on a bounded input every batch of a key is
+// pending when its first timer fires, and decoding the rest at every
+// firing made the cost quadratic in the batches per key.
 func readyBatches(raw [][]byte, ts beam.EventTime) (ready []batch, keepRaw [][]byte, err error) {
 	for _, r := range raw {
+		_, end, err := batchSpan(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		if mtime.Time(end-1) > mtime.Time(ts) {
+			keepRaw = append(keepRaw, r)
+			continue
+		}
 		bt, err := decodeBatch(r)
 		if err != nil {
 			return nil, nil, err
 		}
-		if mtime.Time(bt.end-1) <= mtime.Time(ts) {
-			ready = append(ready, bt)
-		} else {
-			keepRaw = append(keepRaw, r)
-		}
+		ready = append(ready, bt)
 	}
 	slices.SortFunc(ready, func(a, b batch) int { return cmp.Compare(a.start, b.start) })
 	return ready, keepRaw, nil
@@ -219,6 +226,7 @@ type shardFn struct {
 
 	specs       map[string]*spec.Model
 	featurizers map[string]*spec.Featurizer
+	cache       trainerCache
 	examples    int64
 	batches     int64
 	late        int64
@@ -289,7 +297,7 @@ func (fn *shardFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if err != nil {
 		return err
 	}
-	t, err := decodeTrainer(m, st)
+	t, err := fn.cache.take(m, key, st)
 	if err != nil {
 		return fmt.Errorf("learn: model %s key %q shard %d: %w", id, value, shard, err)
 	}
@@ -326,6 +334,8 @@ func (fn *shardFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 			return err
 		}
 	}
+	// Unchanged when nothing was ready: enc is then what st held.
+	fn.cache.put(key, enc, t)
 	if send && t.l.Examples() > 0 {
 		msg := binary.AppendUvarint(nil, uint64(shard))
 		msg = binary.AppendVarint(msg, bd)

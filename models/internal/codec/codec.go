@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"slices"
 )
 
 // Version is the snapshot format version written by this package.
@@ -137,6 +138,10 @@ func (e *Encoder) Bytes(b []byte) {
 // the j-th value of row i. It writes the table densely or, when that is
 // smaller, only the rows with a value other than +0, each as a uvarint gap
 // from the previous such row followed by its values.
+//
+// Learners encode their whole state at every trainer firing of the learn
+// job, so this is a hot path: the buffer grows once to the exact size and
+// the loops append to a local slice (no write barrier per value).
 func (e *Encoder) Rows(n, width int, row func(i, j int) float64) {
 	nz := 0
 	for i := 0; i < n; i++ {
@@ -145,28 +150,130 @@ func (e *Encoder) Rows(n, width int, row func(i, j int) float64) {
 		}
 	}
 	size := 8 * width
+	buf := e.buf
 	if nz*(size+3) >= n*size {
-		e.U8(0)
+		buf = slices.Grow(buf, 1+n*size)
+		buf = append(buf, 0)
 		for i := 0; i < n; i++ {
 			for j := 0; j < width; j++ {
-				e.F64(row(i, j))
+				buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(row(i, j)))
 			}
 		}
+		e.buf = buf
 		return
 	}
-	e.U8(1)
-	e.U32(uint32(nz))
+	buf = slices.Grow(buf, 5+nz*(size+binary.MaxVarintLen32))
+	buf = append(buf, 1)
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(nz))
 	prev := -1
 	for i := 0; i < n; i++ {
 		if !rowNonZero(i, width, row) {
 			continue
 		}
-		e.buf = binary.AppendUvarint(e.buf, uint64(i-prev-1))
+		buf = binary.AppendUvarint(buf, uint64(i-prev-1))
 		prev = i
 		for j := 0; j < width; j++ {
-			e.F64(row(i, j))
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(row(i, j)))
 		}
 	}
+	e.buf = buf
+}
+
+// Columns appends what Rows(len(cols[0]), len(cols), row) would, row(i,
+// j) being cols[j][i], without a call per value: for learners that keep
+// their state in parallel slices. Every column must have the same length.
+func (e *Encoder) Columns(cols ...[]float64) {
+	if len(cols) == 0 {
+		e.Rows(0, 0, nil)
+		return
+	}
+	n, width := len(cols[0]), len(cols)
+	for _, c := range cols[1:] {
+		if len(c) != n {
+			panic(fmt.Sprintf("codec: columns of %d and %d values", n, len(c)))
+		}
+	}
+	nonZero := func(i int) bool {
+		for _, c := range cols {
+			if math.Float64bits(c[i]) != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	nz := 0
+	for i := 0; i < n; i++ {
+		if nonZero(i) {
+			nz++
+		}
+	}
+	size := 8 * width
+	buf := e.buf
+	if nz*(size+3) >= n*size {
+		buf = slices.Grow(buf, 1+n*size)
+		buf = append(buf, 0)
+		for i := 0; i < n; i++ {
+			for _, c := range cols {
+				buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(c[i]))
+			}
+		}
+		e.buf = buf
+		return
+	}
+	buf = slices.Grow(buf, 5+nz*(size+binary.MaxVarintLen32))
+	buf = append(buf, 1)
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(nz))
+	prev := -1
+	for i := 0; i < n; i++ {
+		if !nonZero(i) {
+			continue
+		}
+		buf = binary.AppendUvarint(buf, uint64(i-prev-1))
+		prev = i
+		for _, c := range cols {
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(c[i]))
+		}
+	}
+	e.buf = buf
+}
+
+// Pairs appends what Rows(n, 2, row) would, get(i) returning row i's two
+// values: one call per row instead of one per value, for learners that
+// keep a pair per coordinate (FTRL's zᵢ and nᵢ).
+func (e *Encoder) Pairs(n int, get func(i int) (a, b float64)) {
+	nz := 0
+	for i := 0; i < n; i++ {
+		if a, b := get(i); math.Float64bits(a)|math.Float64bits(b) != 0 {
+			nz++
+		}
+	}
+	buf := e.buf
+	if nz*(16+3) >= n*16 {
+		buf = slices.Grow(buf, 1+n*16)
+		buf = append(buf, 0)
+		for i := 0; i < n; i++ {
+			a, b := get(i)
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(a))
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(b))
+		}
+		e.buf = buf
+		return
+	}
+	buf = slices.Grow(buf, 5+nz*(16+binary.MaxVarintLen32))
+	buf = append(buf, 1)
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(nz))
+	prev := -1
+	for i := 0; i < n; i++ {
+		a, b := get(i)
+		if math.Float64bits(a)|math.Float64bits(b) == 0 {
+			continue
+		}
+		buf = binary.AppendUvarint(buf, uint64(i-prev-1))
+		prev = i
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(a))
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(b))
+	}
+	e.buf = buf
 }
 
 // rowNonZero reports whether row i holds a value other than +0 (bitwise,

@@ -283,7 +283,7 @@ func (m *Model) Marshal(kind codec.Kind) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := codec.NewEncoder(kind, 64+len(mb)+16*len(m.W))
+	e := codec.NewEncoder(kind, 64+len(mb)) // Columns grows it to the table's size
 	e.U8(uint8(m.Loss))
 	e.U32(uint32(m.P.Dim))
 	e.U8(uint8(m.P.Optimizer))
@@ -295,14 +295,9 @@ func (m *Model) Marshal(kind codec.Kind) ([]byte, error) {
 	e.I64(m.T)
 	e.F64(m.N)
 	if m.S == nil {
-		e.Rows(len(m.W), 1, func(i, _ int) float64 { return m.W[i] })
+		e.Columns(m.W)
 	} else {
-		e.Rows(len(m.W), 2, func(i, j int) float64 {
-			if j == 0 {
-				return m.W[i]
-			}
-			return m.S[i]
-		})
+		e.Columns(m.W, m.S)
 	}
 	e.Bytes(mb)
 	return e.Finish(), nil

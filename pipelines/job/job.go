@@ -185,6 +185,9 @@ func Build(s beam.Scope, cfg Config) error {
 
 func buildLearn(s beam.Scope, cfg Config, write func(beam.Scope, string, beam.PCollection), events beam.PCollection) error {
 	lc := cfg.Learn
+	if cfg.Monitor.Streaming && lc.Lateness == 0 {
+		lc.Lateness = cfg.Monitor.WithDefaults().Lateness
+	}
 	if len(lc.Models) == 0 {
 		lc.Models = learn.DefaultModels()
 	}

@@ -79,6 +79,12 @@ type Config struct {
 	// OutcomeWindow is how long a view waits for an engagement; zero
 	// means 30 minutes.
 	OutcomeWindow time.Duration
+	// Lateness is how far behind the watermark an event may arrive and
+	// still be labelled and learned from. A stream sets it to the late
+	// guard's allowed lateness (pipelines/job does): without it an event
+	// the guard let through but behind the watermark would be dropped,
+	// uncounted, by the batching; a replay has no late data.
+	Lateness time.Duration
 }
 
 // Tables are the pipeline's outputs. Alerts holds alerts.Row values with
@@ -112,9 +118,9 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 	s = s.Scope("Learn")
 	var labelled beam.PCollection
 	if delayed {
-		labelled = outcome.Label(s, cfg.OutcomeWindow, events)
+		labelled = outcome.Label(s, cfg.OutcomeWindow, cfg.Lateness, events)
 	}
 	examples := tlearn.Route(s, ms, cfg.Batch, events, labelled)
-	out := tlearn.Train(s, tlearn.Config{Models: ms, Batch: cfg.Batch}, examples)
+	out := tlearn.Train(s, tlearn.Config{Models: ms, Batch: cfg.Batch, Lateness: cfg.Lateness}, examples)
 	return Tables{Predictions: out.Predictions, ModelMetrics: out.Metrics, ModelSnapshots: out.Snapshots, Alerts: out.Alerts}, nil
 }

@@ -284,6 +284,11 @@ type Config struct {
 	// Batch is the event-time window examples are grouped and trained
 	// in; zero means DefaultBatch.
 	Batch time.Duration
+	// Lateness is how far behind the watermark an example may arrive and
+	// still be trained on (in a late pane of its batch); on a stream, the
+	// late guard's allowed lateness, so that nothing it lets through is
+	// dropped here.
+	Lateness time.Duration
 }
 
 // Outputs are Train's tables.
@@ -299,7 +304,7 @@ func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
 		batch = DefaultBatch
 	}
 	// Named scopes keep transform names stable (Dataflow --update).
-	windowed := beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(batch), examples)
+	windowed := beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(batch), examples, beam.AllowedLateness(cfg.Lateness))
 	grouped := beam.GroupByKey(s, windowed)
 	batches := beam.ParDo(s, &batchFn{}, grouped)
 	global := beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), batches)

@@ -79,14 +79,17 @@ func Engages(a event.Action) bool {
 // Label takes events (global window, timestamped by event time) and
 // returns their views, in the global window, labelled: Label is 1 or 0
 // and HasLabel is set. A window under a millisecond means DefaultWindow.
-func Label(s beam.Scope, window time.Duration, events beam.PCollection) beam.PCollection {
+// Events up to lateness behind the watermark are still labelled (on a
+// stream, the late guard's allowed lateness); later ones are dropped by
+// the batching, so the guard must have dead-lettered them already.
+func Label(s beam.Scope, window, lateness time.Duration, events beam.PCollection) beam.PCollection {
 	s = s.Scope("Outcome")
 	ms := window.Milliseconds()
 	if ms <= 0 {
 		ms = DefaultWindow.Milliseconds()
 	}
 	keyed := beam.ParDo(s, keyByShard, events)
-	batches := batch(s, keyed)
+	batches := batch(s, lateness, keyed)
 	return beam.ParDo(s, &labelFn{
 		WindowMillis: ms,
 		Pending:      state.MakeValueState[[]byte]("pending"),
@@ -106,9 +109,9 @@ func keyByShard(e event.Event, emit func(string, event.Event)) {
 
 // batch groups keyed events into Batch windows and returns each group as
 // one encoded element, re-windowed into the global window.
-func batch(s beam.Scope, keyed beam.PCollection) beam.PCollection {
+func batch(s beam.Scope, lateness time.Duration, keyed beam.PCollection) beam.PCollection {
 	// Named scopes keep transform names stable (Dataflow --update).
-	w := beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(Batch), keyed)
+	w := beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(Batch), keyed, beam.AllowedLateness(lateness))
 	g := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, w))
 	return beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), g)
 }

@@ -60,7 +60,7 @@ func TestLabelInEventTime(t *testing.T) {
 
 	p, s := beam.NewPipelineWithRoot()
 	events, _ := parse.Lines(s, "test", teststream.Create(s, cfg))
-	got := beam.ParDo(s, describe, outcome.Label(s, 30*time.Minute, events))
+	got := beam.ParDo(s, describe, outcome.Label(s, 30*time.Minute, 0, events))
 	passert.Equals(s, beam.WindowInto(s, window.NewGlobalWindows(), got),
 		"view-a=1@11", "view-b=1@31", "view-c=1@31", "view-d=0@31", "view-e=0@32")
 	ptest.RunAndValidate(t, p)

@@ -357,51 +357,39 @@ func generator(cfg Config) (*gen.Generator, error) {
 // clock (from began), recording each publish time with tr, until
 // cfg.Duration or cfg.Events, and waits for the server to accept them.
 func publish(ctx context.Context, c *ps.Client, topic pubsub.Name, g *gen.Generator, cfg Config, tr *Tracker, began time.Time, count *int64) error {
-	p := c.Publisher(topic.String())
-	defer p.Stop()
-	p.PublishSettings.CountThreshold = 1000
-	p.PublishSettings.ByteThreshold = 1 << 20
-	p.PublishSettings.DelayThreshold = 10 * time.Millisecond
-	var results []*ps.PublishResult
-	wait := func() error {
-		for _, r := range results {
-			if _, err := r.Get(ctx); err != nil {
-				return fmt.Errorf("streambench: publish to %s: %w", topic, err)
-			}
-		}
-		results = results[:0]
-		return nil
-	}
 	start := g.Now()
 	var dec event.Decoder
 	var e event.Event
-	var line []byte
-	for cfg.Events <= 0 || *count < cfg.Events {
-		line, _ = g.Next(line[:0])
+	var stop error
+	next := func() ([]byte, bool) {
+		if cfg.Events > 0 && *count >= cfg.Events {
+			return nil, false
+		}
+		line, _ := g.Next(nil)
 		due := g.Now().Sub(start)
 		if due >= cfg.Duration {
-			break
+			return nil, false
 		}
 		if ahead := due - time.Since(began); ahead > time.Millisecond {
 			select {
 			case <-time.After(ahead):
 			case <-ctx.Done():
-				return ctx.Err()
+				stop = ctx.Err()
+				return nil, false
 			}
 		}
 		if err := dec.Decode(line, &e); err != nil {
-			return fmt.Errorf("streambench: generated event: %w", err)
+			stop = fmt.Errorf("streambench: generated event: %w", err)
+			return nil, false
 		}
 		tr.Published(e.ItemID, e.EventTime, window, time.Now())
-		results = append(results, p.Publish(ctx, &ps.Message{Data: append([]byte(nil), line...)}))
 		*count++
-		if len(results) == 10000 {
-			if err := wait(); err != nil {
-				return err
-			}
-		}
+		return line, true
 	}
-	return wait()
+	if _, err := pubsub.Publish(ctx, c, topic, next); err != nil {
+		return fmt.Errorf("streambench: %w", err)
+	}
+	return stop
 }
 
 // poll runs one query of item_metrics, if any event awaits one, and

@@ -28,18 +28,14 @@
 package dedup
 
 import (
-	"bytes"
 	"context"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-
-	metro "github.com/dgryski/go-metro"
 
 	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
@@ -138,74 +134,5 @@ func (fn *dedupFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.Pro
 // FinishBundle adds the bundle's drops to the counter once, as parse does,
 // rather than updating it per element.
 func (fn *dedupFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, event.Event)) {
-	counter.Flush(ctx, CounterDuplicates, &fn.dropped)
-}
-
-func init() {
-	register.Function1x2(keyByShard)
-	register.DoFn5x0[context.Context, beam.EventTime, int, func(*event.Event) bool, func(beam.EventTime, event.Event)](&replayFn{})
-	register.Iter1[event.Event]()
-}
-
-// Replay is Events for bounded input, such as a replayed file: it groups
-// events with a GroupByKey, which moves data in bulk, instead of keeping
-// per-id state, which costs a runner round trip per event. Events are
-// grouped by fixed event-time windows of size bucket and a shard of their
-// id, and each group keeps one copy of each id. A grouped element is
-// stamped with its window's end (the Go SDK offers no other timestamp
-// combiner), and a re-stamp to an earlier time would make later windowing
-// drop it as late; so kept events carry the time bucket's maximum
-// timestamp, and bucket must divide every window size used downstream
-// (which must take an event's own time from Event.EventTime). So Replay
-// drops the copies of an event that fall in its bucket, as redeliveries
-// (same event time) do, and keeps copies of an id in other buckets, which
-// Events would drop within its horizon. Of copies with different content
-// the smallest encoding is kept, so the result does not depend on arrival
-// order. The output is in the global window. Use Events on unbounded input.
-func Replay(s beam.Scope, bucket time.Duration, events beam.PCollection) beam.PCollection {
-	s = s.Scope("DedupReplay")
-	// Each WindowInto gets its own scope, so transform names do not depend
-	// on the order of construction (stable names for Dataflow --update).
-	keyed := beam.WindowInto(s.Scope("IntoBuckets"), window.NewFixedWindows(bucket), beam.ParDo(s, keyByShard, events))
-	kept := beam.ParDo(s, &replayFn{}, beam.GroupByKey(s, keyed))
-	return beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), kept)
-}
-
-// replayShards spreads a bucket's events over this many groups: enough to
-// keep workers busy, few enough that the shuffle has few keys.
-const replayShards = 64
-
-func keyByShard(e event.Event) (int, event.Event) {
-	return int(metro.Hash64Str(e.EventID, 0) % replayShards), e
-}
-
-type replayFn struct {
-	kept    map[string]event.Event
-	dropped int64
-}
-
-func (fn *replayFn) ProcessElement(ctx context.Context, ts beam.EventTime, _ int, events func(*event.Event) bool, emit func(beam.EventTime, event.Event)) {
-	if fn.kept == nil {
-		fn.kept = make(map[string]event.Event)
-	}
-	clear(fn.kept)
-	var e event.Event
-	for events(&e) {
-		if k, dup := fn.kept[e.EventID]; !dup {
-			fn.kept[e.EventID] = e
-		} else {
-			fn.dropped++
-			if bytes.Compare(e.AppendBinary(nil), k.AppendBinary(nil)) < 0 {
-				fn.kept[e.EventID] = e
-			}
-		}
-		e = event.Event{}
-	}
-	for _, k := range fn.kept {
-		emit(ts, k)
-	}
-}
-
-func (fn *replayFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, event.Event)) {
 	counter.Flush(ctx, CounterDuplicates, &fn.dropped)
 }

@@ -159,3 +159,21 @@ func (r *reader) float() float64 {
 	r.b = r.b[8:]
 	return v
 }
+
+// BinaryID returns the event_id of an encoding AppendBinary wrote, without
+// decoding the rest: a view of b, not a copy.
+func BinaryID(b []byte) ([]byte, error) {
+	if len(b) < 3 || b[0] != binaryVersion {
+		return nil, errShort
+	}
+	_, n := binary.Varint(b[3:])
+	if n <= 0 {
+		return nil, errShort
+	}
+	b = b[3+n:]
+	l, n := binary.Uvarint(b)
+	if n <= 0 || l > uint64(len(b)-n) {
+		return nil, errShort
+	}
+	return b[n : n+int(l)], nil
+}

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/pulse-analytics/pulse/transforms/event"
@@ -22,6 +23,25 @@ func TestHitCoder(t *testing.T) {
 		for _, bad := range [][]byte{nil, b[:len(b)-1], append(b[:len(b):len(b)], 0)} {
 			if _, err := decodeHit(bad); err == nil {
 				t.Errorf("decodeHit(%x) accepted corrupt input", bad)
+			}
+		}
+	}
+}
+
+func TestHitBatchCoder(t *testing.T) {
+	for _, hs := range []hitBatch{
+		{List: []hit{}},
+		{List: []hit{{Time: 1767225600000, Item: hashItem("i1"), Action: event.Purchase}}},
+		{List: []hit{{Time: -1, Item: math.MaxUint64, Action: event.Payment}, {Time: math.MaxInt64, Item: 1, Action: event.View}}},
+	} {
+		b := encodeHits(hs)
+		got, err := decodeHits(b)
+		if err != nil || !slices.Equal(got.List, hs.List) {
+			t.Errorf("decode(encode(%+v)) = %+v, %v", hs, got, err)
+		}
+		for _, bad := range [][]byte{nil, b[:len(b)-1], append(b[:len(b):len(b)], 0), {0xff, 0xff, 0xff, 0xff, 0x0f}} {
+			if _, err := decodeHits(bad); err == nil {
+				t.Errorf("decodeHits(%x) accepted corrupt input", bad)
 			}
 		}
 	}

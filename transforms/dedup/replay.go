@@ -20,6 +20,8 @@ import (
 
 func init() {
 	beam.RegisterCoder(reflect.TypeOf(batch{}), encodeBatch, decodeBatch)
+	register.Function1x1(encodeBatch)
+	register.Function1x2(decodeBatch)
 	register.DoFn3x0[beam.EventTime, event.Event, func(beam.EventTime, int, batch)](&liftFn{})
 	register.Emitter3[beam.EventTime, int, batch]()
 	register.DoFn5x1[context.Context, beam.EventTime, int, func(*batch) bool, func(beam.EventTime, event.Event), error](&replayFn{})

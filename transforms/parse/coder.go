@@ -1,8 +1,10 @@
 package parse
 
 import (
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"reflect"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
@@ -11,6 +13,8 @@ import (
 // schema coder is several times slower for a struct of this shape.
 func init() {
 	beam.RegisterCoder(reflect.TypeOf(event.Event{}), encodeEvent, decodeEvent)
+	register.Function1x1(encodeEvent)
+	register.Function1x2(decodeEvent)
 }
 
 func encodeEvent(e event.Event) []byte { return e.AppendBinary(make([]byte, 0, 128)) }

@@ -9,12 +9,15 @@ import (
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
 
 func init() {
 	beam.RegisterCoder(reflect.TypeOf(Metrics{}), encodeMetrics, decodeMetrics)
+	register.Function1x2(encodeMetrics)
+	register.Function1x2(decodeMetrics)
 }
 
 // Metrics is the running aggregate of one key's events in one window.

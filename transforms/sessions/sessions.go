@@ -103,7 +103,11 @@ type Row struct {
 func init() {
 	beam.RegisterType(reflect.TypeOf(Row{}))
 	beam.RegisterCoder(reflect.TypeOf(hit{}), encodeHit, decodeHit)
+	register.Function1x1(encodeHit)
+	register.Function1x2(decodeHit)
 	beam.RegisterCoder(reflect.TypeOf(hitBatch{}), encodeHits, decodeHits)
+	register.Function1x1(encodeHits)
+	register.Function1x2(decodeHits)
 	register.Function1x2(toHit)
 	register.Function1x2(toHits)
 	register.DoFn3x0[beam.EventTime, event.Event, func(beam.EventTime, string, hitBatch)](&liftFn{})

@@ -3,9 +3,7 @@ package dedup
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"errors"
-	"reflect"
+	"fmt"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -14,18 +12,16 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	metro "github.com/dgryski/go-metro"
 
+	"github.com/pulse-analytics/pulse/transforms/batch"
 	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
 
 func init() {
-	beam.RegisterCoder(reflect.TypeOf(batch{}), encodeBatch, decodeBatch)
-	register.Function1x1(encodeBatch)
-	register.Function1x2(decodeBatch)
-	register.DoFn3x0[beam.EventTime, event.Event, func(beam.EventTime, int, batch)](&liftFn{})
-	register.Emitter3[beam.EventTime, int, batch]()
-	register.DoFn5x1[context.Context, beam.EventTime, int, func(*batch) bool, func(beam.EventTime, event.Event), error](&replayFn{})
-	register.Iter1[batch]()
+	register.DoFn3x0[beam.EventTime, event.Event, func(beam.EventTime, int, []byte)](&liftFn{})
+	register.Emitter3[beam.EventTime, int, []byte]()
+	register.DoFn5x1[context.Context, beam.EventTime, int, func(*[]byte) bool, func(beam.EventTime, event.Event), error](&replayFn{})
+	register.Iter1[[]byte]()
 }
 
 // Replay is Events for bounded input, such as a replayed file: it groups
@@ -61,42 +57,11 @@ func Replay(s beam.Scope, bucket time.Duration, events beam.PCollection) beam.PC
 // keep workers busy, few enough that the shuffle has few keys.
 const replayShards = 64
 
-// maxBatchBytes bounds the encoded events a bundle holds before it flushes
-// its batches, so a bundle of a whole file does not hold the file.
-const maxBatchBytes = 32 << 20
-
-// batch is encoded events, each a uvarint length and event.AppendBinary's
-// bytes.
-type batch struct {
-	data []byte
-}
-
-func encodeBatch(b batch) []byte { return b.data }
-
-// decodeBatch keeps b: the SDK hands each decode a fresh slice.
-func decodeBatch(b []byte) (batch, error) { return batch{data: b}, nil }
-
-var errCorruptBatch = errors.New("dedup: corrupt event batch")
-
-// next splits the first encoded event off b.
-func (b *batch) next() ([]byte, error) {
-	n, k := binary.Uvarint(b.data)
-	if k <= 0 || n > uint64(len(b.data)-k) {
-		return nil, errCorruptBatch
-	}
-	e := b.data[k : k+int(n)]
-	b.data = b.data[k+int(n):]
-	return e, nil
-}
-
+// liftKey is a time bucket and an id shard: a batch's GroupByKey key
+// and window.
 type liftKey struct {
 	bucket int64
 	shard  int
-}
-
-type pending struct {
-	minTS int64
-	data  []byte
 }
 
 // liftFn batches a bundle's events by time bucket and id shard. A batch is
@@ -105,47 +70,25 @@ type pending struct {
 type liftFn struct {
 	BucketMillis int64 `json:"bucket_millis"`
 
-	parts   map[liftKey]*pending
-	size    int
-	scratch []byte
+	parts batch.Batcher[liftKey]
 }
 
-func (fn *liftFn) ProcessElement(ts beam.EventTime, e event.Event, emit func(beam.EventTime, int, batch)) {
-	if fn.parts == nil {
-		fn.parts = make(map[liftKey]*pending)
-	}
+func (fn *liftFn) ProcessElement(ts beam.EventTime, e event.Event, emit func(beam.EventTime, int, []byte)) {
 	t := int64(ts)
 	r := t % fn.BucketMillis
 	if r < 0 {
 		r += fn.BucketMillis
 	}
 	k := liftKey{bucket: t - r, shard: int(metro.Hash64Str(e.EventID, 0) % replayShards)}
-	p := fn.parts[k]
-	if p == nil {
-		p = &pending{minTS: t}
-		fn.parts[k] = p
-	}
-	p.minTS = min(p.minTS, t)
-	fn.scratch = e.AppendBinary(fn.scratch[:0])
-	n := len(p.data)
-	p.data = binary.AppendUvarint(p.data, uint64(len(fn.scratch)))
-	p.data = append(p.data, fn.scratch...)
-	fn.size += len(p.data) - n
-	if fn.size >= maxBatchBytes {
-		fn.flush(emit)
+	if fn.parts.Add(k, t, &e) {
+		fn.FinishBundle(emit)
 	}
 }
 
-func (fn *liftFn) FinishBundle(emit func(beam.EventTime, int, batch)) {
-	fn.flush(emit)
-}
-
-func (fn *liftFn) flush(emit func(beam.EventTime, int, batch)) {
-	for k, p := range fn.parts {
-		emit(mtime.FromMilliseconds(p.minTS), k.shard, batch{data: p.data})
-	}
-	clear(fn.parts)
-	fn.size = 0
+func (fn *liftFn) FinishBundle(emit func(beam.EventTime, int, []byte)) {
+	fn.parts.Flush(func(k liftKey, p batch.Part) {
+		emit(mtime.FromMilliseconds(p.MinTS), k.shard, p.Data)
+	})
 }
 
 // replayFn keeps one copy of each id of a bucket and shard.
@@ -154,18 +97,14 @@ type replayFn struct {
 	dropped int64
 }
 
-func (fn *replayFn) ProcessElement(ctx context.Context, ts beam.EventTime, _ int, batches func(*batch) bool, emit func(beam.EventTime, event.Event)) error {
+func (fn *replayFn) ProcessElement(ctx context.Context, ts beam.EventTime, _ int, batches func(*[]byte) bool, emit func(beam.EventTime, event.Event)) error {
 	if fn.kept == nil {
 		fn.kept = make(map[string][]byte)
 	}
 	clear(fn.kept)
-	var b batch
+	var b []byte
 	for batches(&b) {
-		for len(b.data) > 0 {
-			enc, err := b.next()
-			if err != nil {
-				return err
-			}
+		err := batch.Each(b, func(enc []byte) error {
 			id, err := event.BinaryID(enc)
 			if err != nil {
 				return err
@@ -178,6 +117,10 @@ func (fn *replayFn) ProcessElement(ctx context.Context, ts beam.EventTime, _ int
 					fn.kept[string(id)] = enc
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("dedup: %w", err)
 		}
 	}
 	for _, enc := range fn.kept {

@@ -177,3 +177,34 @@ func BinaryID(b []byte) ([]byte, error) {
 	}
 	return b[n : n+int(l)], nil
 }
+
+// AppendFramed appends e's binary encoding preceded by its length as a
+// uvarint: the framing of event batches, which NextFramed splits.
+func (e *Event) AppendFramed(b []byte) []byte {
+	n := len(b)
+	b = append(b, 0, 0) // room for the usual two-byte length
+	b = e.AppendBinary(b)
+	size := len(b) - n - 2
+	var hdr [binary.MaxVarintLen64]byte
+	h := binary.PutUvarint(hdr[:], uint64(size))
+	switch {
+	case h == 2:
+	case h < 2:
+		copy(b[n+h:], b[n+2:])
+		b = b[:len(b)-(2-h)]
+	default:
+		b = append(b, hdr[:h-2]...)
+		copy(b[n+h:], b[n+2:n+2+size])
+	}
+	copy(b[n:], hdr[:h])
+	return b
+}
+
+// NextFramed splits the first of the encodings AppendFramed wrote off b.
+func NextFramed(b []byte) (enc, rest []byte, err error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, nil, errShort
+	}
+	return b[k : k+int(n)], b[k+int(n):], nil
+}

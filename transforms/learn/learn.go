@@ -227,7 +227,7 @@ func (fn *routeFn) add(ts beam.EventTime, key string, e *event.Event, emit func(
 	}
 	p.min = min(p.min, mtime.Time(ts))
 	before := len(p.body)
-	p.body = appendEvent(p.body, e)
+	p.body = e.AppendFramed(p.body)
 	p.n++
 	fn.size += len(p.body) - before
 	if len(p.body) >= maxPartialBytes {
@@ -236,20 +236,6 @@ func (fn *routeFn) add(ts beam.EventTime, key string, e *event.Event, emit func(
 	if fn.size >= maxBundleBytes {
 		fn.flush(emit)
 	}
-}
-
-// appendEvent appends e's binary form, uvarint length-prefixed.
-func appendEvent(b []byte, e *event.Event) []byte {
-	n := len(b)
-	b = append(b, make([]byte, binary.MaxVarintLen32)...)
-	b = e.AppendBinary(b)
-	size := len(b) - n - binary.MaxVarintLen32
-	var hdr [binary.MaxVarintLen64]byte
-	h := binary.PutUvarint(hdr[:], uint64(size))
-	// Slide the event back over the unused part of the reserved prefix.
-	copy(b[n:], hdr[:h])
-	copy(b[n+h:], b[n+binary.MaxVarintLen32:])
-	return b[:n+h+size]
 }
 
 func (fn *routeFn) emitPart(pk partKey, p *partial, emit func(beam.EventTime, string, []byte)) {

@@ -40,6 +40,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/pulse-analytics/pulse/transforms/batch"
 	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	_ "github.com/pulse-analytics/pulse/transforms/parse" // event.Event coder
@@ -62,13 +63,13 @@ const (
 )
 
 func init() {
-	register.Function2x0(keyByShard)
-	register.DoFn4x0[beam.Window, string, func(*event.Event) bool, func(string, []byte)](&batchFn{})
+	register.DoFn3x0[beam.EventTime, event.Event, func(beam.EventTime, string, []byte)](&liftFn{})
+	register.Emitter3[beam.EventTime, string, []byte]()
+	register.DoFn4x0[beam.Window, string, func(*[]byte) bool, func(string, []byte)](&batchFn{})
+	register.Iter1[[]byte]()
 	register.DoFn7x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte, func(event.Event), error](&labelFn{})
 	register.Emitter1[event.Event]()
-	register.Emitter2[string, event.Event]()
 	register.Emitter2[string, []byte]()
-	register.Iter1[event.Event]()
 }
 
 // Engages reports whether action a is an engagement outcome.
@@ -88,8 +89,7 @@ func Label(s beam.Scope, window, lateness time.Duration, events beam.PCollection
 	if ms <= 0 {
 		ms = DefaultWindow.Milliseconds()
 	}
-	keyed := beam.ParDo(s, keyByShard, events)
-	batches := batch(s, lateness, keyed)
+	batches := batchParts(s, lateness, beam.ParDo(s, &liftFn{}, events))
 	return beam.ParDo(s, &labelFn{
 		WindowMillis: ms,
 		Pending:      state.MakeValueState[[]byte]("pending"),
@@ -98,62 +98,79 @@ func Label(s beam.Scope, window, lateness time.Duration, events beam.PCollection
 	}, batches)
 }
 
-// keyByShard keeps views and engagements, keyed by a hash of the user.
-func keyByShard(e event.Event, emit func(string, event.Event)) {
-	if e.Action == event.View || Engages(e.Action) {
-		h := fnv.New32a()
-		h.Write([]byte(e.UserID))
-		emit(strconv.Itoa(int(h.Sum32()%Shards)), e)
+// shardOf is the shard of a user's events.
+func shardOf(user string) string {
+	h := fnv.New32a()
+	h.Write([]byte(user))
+	return strconv.Itoa(int(h.Sum32() % Shards))
+}
+
+// liftKey is a shard and a batch window's start.
+type liftKey struct {
+	shard string
+	start int64
+}
+
+// liftFn keeps views and engagements, gathered per shard and batch
+// window: one element per shard, window and bundle crosses the GroupByKey
+// instead of one per event. A part holds one window's events, so the
+// GroupByKey drops it as late exactly when it would have dropped each.
+type liftFn struct {
+	parts batch.Batcher[liftKey]
+}
+
+func (fn *liftFn) ProcessElement(ts beam.EventTime, e event.Event, emit func(beam.EventTime, string, []byte)) {
+	if e.Action != event.View && !Engages(e.Action) {
+		return
+	}
+	b := Batch.Milliseconds()
+	t := int64(ts)
+	if fn.parts.Add(liftKey{shard: shardOf(e.UserID), start: t - ((t%b)+b)%b}, t, &e) {
+		fn.FinishBundle(emit)
 	}
 }
 
-// batch groups keyed events into Batch windows and returns each group as
-// one encoded element, re-windowed into the global window.
-func batch(s beam.Scope, lateness time.Duration, keyed beam.PCollection) beam.PCollection {
+func (fn *liftFn) FinishBundle(emit func(beam.EventTime, string, []byte)) {
+	fn.parts.Flush(func(k liftKey, p batch.Part) {
+		emit(mtime.FromMilliseconds(p.MinTS), k.shard, p.Data)
+	})
+}
+
+// batch groups the lifted parts into Batch windows and returns each group
+// as one encoded element, re-windowed into the global window.
+func batchParts(s beam.Scope, lateness time.Duration, parts beam.PCollection) beam.PCollection {
 	// Named scopes keep transform names stable (Dataflow --update).
-	w := beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(Batch), keyed, beam.AllowedLateness(lateness))
+	w := beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(Batch), parts, beam.AllowedLateness(lateness))
 	g := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, w))
 	return beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), g)
 }
 
 // batchFn encodes a window's events: its end (Unix ms, varint), then the
-// events, length-prefixed.
+// events, framed by event.AppendFramed.
 type batchFn struct{}
 
-func (fn *batchFn) ProcessElement(w beam.Window, key string, iter func(*event.Event) bool, emit func(string, []byte)) {
+func (fn *batchFn) ProcessElement(w beam.Window, key string, parts func(*[]byte) bool, emit func(string, []byte)) {
 	b := binary.AppendVarint(nil, int64(w.(window.IntervalWindow).End))
-	var e event.Event
-	for iter(&e) {
-		b = appendEvent(b, &e)
+	var p []byte
+	for parts(&p) {
+		b = append(b, p...)
 	}
 	emit(key, b)
 }
 
-func appendEvent(b []byte, e *event.Event) []byte {
-	n := len(b)
-	b = binary.AppendUvarint(b, 0)
-	b = e.AppendBinary(b)
-	// Re-write the length prefix now that the size is known.
-	size := len(b) - n - 1
-	var hdr [binary.MaxVarintLen64]byte
-	h := binary.PutUvarint(hdr[:], uint64(size))
-	return append(b[:n], append(hdr[:h:h], b[n+1:]...)...)
-}
-
-func decodeEvents(r *bytes.Reader, b []byte) ([]event.Event, error) {
+// decodeEvents decodes framed events.
+func decodeEvents(b []byte) ([]event.Event, error) {
 	var out []event.Event
-	for r.Len() > 0 {
-		n, err := binary.ReadUvarint(r)
-		if err != nil || n > uint64(r.Len()) {
-			return nil, fmt.Errorf("outcome: corrupt event length")
-		}
-		off := len(b) - r.Len()
+	err := batch.Each(b, func(enc []byte) error {
 		var e event.Event
-		if err := e.UnmarshalBinary(b[off : off+int(n)]); err != nil {
-			return nil, fmt.Errorf("outcome: %w", err)
+		if err := e.UnmarshalBinary(enc); err != nil {
+			return err
 		}
 		out = append(out, e)
-		r.Seek(int64(n), 1)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outcome: %w", err)
 	}
 	return out, nil
 }
@@ -207,7 +224,7 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 			keep = append(keep, b)
 			continue
 		}
-		evs, err := decodeEvents(r, b)
+		evs, err := decodeEvents(b[len(b)-r.Len():])
 		if err != nil {
 			return err
 		}
@@ -217,7 +234,7 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if err != nil {
 		return err
 	}
-	pending, err := decodeEvents(bytes.NewReader(pb), pb)
+	pending, err := decodeEvents(pb)
 	if err != nil {
 		return err
 	}
@@ -281,7 +298,7 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	})
 	var enc []byte
 	for i := range pending {
-		enc = appendEvent(enc, &pending[i])
+		enc = pending[i].AppendFramed(enc)
 	}
 	if err := fn.Pending.Write(sp, enc); err != nil {
 		return err

@@ -28,37 +28,72 @@ func decodeHit(b []byte) (hit, error) {
 	return hit{Time: t, Item: binary.LittleEndian.Uint64(b), Action: event.Action(b[8])}, nil
 }
 
-// encodeHits writes a count and the hits, each as encodeHit does.
-func encodeHits(hs hitBatch) []byte {
-	b := make([]byte, 0, binary.MaxVarintLen64+len(hs.List)*(binary.MaxVarintLen64/2+9))
-	b = binary.AppendUvarint(b, uint64(len(hs.List)))
-	for _, h := range hs.List {
-		b = binary.AppendVarint(b, h.Time)
-		b = binary.LittleEndian.AppendUint64(b, h.Item)
-		b = append(b, byte(h.Action))
+// encodeHits writes the number of users, then per user its id (length
+// and bytes), its number of hits and the hits, each as encodeHit does.
+func encodeHits(hb hitBatch) []byte {
+	size := binary.MaxVarintLen64
+	for _, u := range hb.Users {
+		size += 2*binary.MaxVarintLen64 + len(u.User) + len(u.Hits)*(binary.MaxVarintLen64+9)
+	}
+	b := make([]byte, 0, size)
+	b = binary.AppendUvarint(b, uint64(len(hb.Users)))
+	for _, u := range hb.Users {
+		b = binary.AppendUvarint(b, uint64(len(u.User)))
+		b = append(b, u.User...)
+		b = binary.AppendUvarint(b, uint64(len(u.Hits)))
+		for _, h := range u.Hits {
+			b = binary.AppendVarint(b, h.Time)
+			b = binary.LittleEndian.AppendUint64(b, h.Item)
+			b = append(b, byte(h.Action))
+		}
 	}
 	return b
 }
 
 func decodeHits(b []byte) (hitBatch, error) {
-	n, k := binary.Uvarint(b)
-	// Each hit takes at least 10 bytes, which bounds n before allocating.
-	if k <= 0 || n > uint64(len(b)-k)/10 {
-		return hitBatch{}, errCorrupt
-	}
-	b = b[k:]
-	list := make([]hit, n)
-	for i := range list {
-		t, m := binary.Varint(b)
-		if m <= 0 || len(b)-m < 9 {
-			return hitBatch{}, errCorrupt
+	r := hitReader{b: b}
+	// A user takes at least 2 bytes and a hit 10, which bounds the counts
+	// before allocating.
+	n := r.count(2)
+	users := make([]userHits, 0, n)
+	for range n {
+		l := r.count(1)
+		if r.bad {
+			break
 		}
-		b = b[m:]
-		list[i] = hit{Time: t, Item: binary.LittleEndian.Uint64(b), Action: event.Action(b[8])}
-		b = b[9:]
+		user := string(r.b[:l])
+		r.b = r.b[l:]
+		hits := make([]hit, r.count(10))
+		for i := range hits {
+			t, m := binary.Varint(r.b)
+			if m <= 0 || len(r.b)-m < 9 {
+				return hitBatch{}, errCorrupt
+			}
+			r.b = r.b[m:]
+			hits[i] = hit{Time: t, Item: binary.LittleEndian.Uint64(r.b), Action: event.Action(r.b[8])}
+			r.b = r.b[9:]
+		}
+		users = append(users, userHits{User: user, Hits: hits})
 	}
-	if len(b) != 0 {
+	if r.bad || len(r.b) != 0 {
 		return hitBatch{}, errCorrupt
 	}
-	return hitBatch{List: list}, nil
+	return hitBatch{Users: users}, nil
+}
+
+// hitReader reads counts, remembering the first failure.
+type hitReader struct {
+	b   []byte
+	bad bool
+}
+
+// count reads a uvarint count of items of at least min bytes each.
+func (r *hitReader) count(min int) int {
+	n, k := binary.Uvarint(r.b)
+	if r.bad || k <= 0 || n > uint64(len(r.b)-k)/uint64(min) {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[k:]
+	return int(n)
 }

@@ -2,7 +2,7 @@ package sessions
 
 import (
 	"math"
-	"slices"
+	"reflect"
 	"testing"
 
 	"github.com/pulse-analytics/pulse/transforms/event"
@@ -29,15 +29,19 @@ func TestHitCoder(t *testing.T) {
 }
 
 func TestHitBatchCoder(t *testing.T) {
-	for _, hs := range []hitBatch{
-		{List: []hit{}},
-		{List: []hit{{Time: 1767225600000, Item: hashItem("i1"), Action: event.Purchase}}},
-		{List: []hit{{Time: -1, Item: math.MaxUint64, Action: event.Payment}, {Time: math.MaxInt64, Item: 1, Action: event.View}}},
+	for _, hb := range []hitBatch{
+		{Users: []userHits{}},
+		{Users: []userHits{{User: "u1", Hits: []hit{{Time: 1767225600000, Item: hashItem("i1"), Action: event.Purchase}}}}},
+		{Users: []userHits{
+			{User: "u1", Hits: []hit{{Time: -1, Item: math.MaxUint64, Action: event.Payment}, {Time: math.MaxInt64, Item: 1, Action: event.View}}},
+			{User: "", Hits: []hit{}},
+			{User: "u3", Hits: []hit{{}}},
+		}},
 	} {
-		b := encodeHits(hs)
+		b := encodeHits(hb)
 		got, err := decodeHits(b)
-		if err != nil || !slices.Equal(got.List, hs.List) {
-			t.Errorf("decode(encode(%+v)) = %+v, %v", hs, got, err)
+		if err != nil || !reflect.DeepEqual(got, hb) {
+			t.Errorf("decode(encode(%+v)) = %+v, %v", hb, got, err)
 		}
 		for _, bad := range [][]byte{nil, b[:len(b)-1], append(b[:len(b):len(b)], 0), {0xff, 0xff, 0xff, 0xff, 0x0f}} {
 			if _, err := decodeHits(bad); err == nil {

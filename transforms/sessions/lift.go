@@ -1,8 +1,11 @@
 package sessions
 
 import (
+	"strconv"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	metro "github.com/dgryski/go-metro"
 
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
@@ -10,28 +13,37 @@ import (
 // maxLifted bounds the hits a bundle holds before it flushes them.
 const maxLifted = 1 << 20
 
-// userHits are a bundle's hits of one user so far.
-type userHits struct {
+// liftShards is the number of keys of a replay's GroupByKey: each carries
+// a bundle's hits of its users as one element.
+const liftShards = 256
+
+// liftFn gathers a bundle's hits per user and its users per shard, so that
+// the GroupByKey of a replay carries one element per shard and bundle
+// rather than one per event. A batch is stamped with its earliest input's
+// timestamp, not before any input of the bundle.
+type liftFn struct {
+	users  map[string]*pendingHits
+	shards map[string]*shardHits
+	n      int
+}
+
+type pendingHits struct {
 	minTS int64
 	list  []hit
 }
 
-// liftFn gathers a bundle's hits per user, so that the GroupByKey of a
-// replay carries one element per user and bundle rather than one per
-// event. A batch is stamped with its earliest input's timestamp, not
-// before any input of the bundle.
-type liftFn struct {
-	users map[string]*userHits
-	n     int
+type shardHits struct {
+	minTS int64
+	batch hitBatch
 }
 
 func (fn *liftFn) ProcessElement(ts beam.EventTime, e event.Event, emit func(beam.EventTime, string, hitBatch)) {
 	if fn.users == nil {
-		fn.users = make(map[string]*userHits)
+		fn.users = make(map[string]*pendingHits)
 	}
 	u := fn.users[e.UserID]
 	if u == nil {
-		u = &userHits{minTS: int64(ts)}
+		u = &pendingHits{minTS: int64(ts)}
 		fn.users[e.UserID] = u
 	}
 	u.minTS = min(u.minTS, int64(ts))
@@ -46,9 +58,23 @@ func (fn *liftFn) FinishBundle(emit func(beam.EventTime, string, hitBatch)) {
 }
 
 func (fn *liftFn) flush(emit func(beam.EventTime, string, hitBatch)) {
+	if fn.shards == nil {
+		fn.shards = make(map[string]*shardHits)
+	}
 	for user, u := range fn.users {
-		emit(mtime.FromMilliseconds(u.minTS), user, hitBatch{List: u.list})
+		k := strconv.Itoa(int(metro.Hash64Str(user, 0) % liftShards))
+		sh := fn.shards[k]
+		if sh == nil {
+			sh = &shardHits{minTS: u.minTS}
+			fn.shards[k] = sh
+		}
+		sh.minTS = min(sh.minTS, u.minTS)
+		sh.batch.Users = append(sh.batch.Users, userHits{User: user, Hits: u.list})
+	}
+	for k, sh := range fn.shards {
+		emit(mtime.FromMilliseconds(sh.minTS), k, sh.batch)
 	}
 	clear(fn.users)
+	clear(fn.shards)
 	fn.n = 0
 }

@@ -158,10 +158,16 @@ type hit struct {
 	Action event.Action
 }
 
-// hitBatch holds hits of one user: all of a bundle's in the global window, or
-// one event's in session windows, which merge per event.
+// userHits are hits of one user.
+type userHits struct {
+	User string
+	Hits []hit
+}
+
+// hitBatch holds hits of users: a bundle's of one shard's users in the
+// global window, or one event's in session windows, which merge per event.
 type hitBatch struct {
-	List []hit
+	Users []userHits
 }
 
 // itemSeed seeds the item hash. With 64-bit hashes a collision within one
@@ -176,7 +182,7 @@ func toHit(e event.Event) (string, hit) {
 
 // toHits is toHit for a GroupByKey: a one-hit batch.
 func toHits(e event.Event) (string, hitBatch) {
-	return e.UserID, hitBatch{List: []hit{hitOf(&e)}}
+	return e.UserID, hitBatch{Users: []userHits{{User: e.UserID, Hits: []hit{hitOf(&e)}}}}
 }
 
 func hitOf(e *event.Event) hit {
@@ -191,28 +197,38 @@ func hashItem(id string) uint64 {
 // huge session does not pin its memory for the life of the worker.
 const maxKeep = 1 << 14
 
-// foldFn folds the hits of one user, session window and pane into rows.
+// foldFn folds the hits of one key, session window and pane into rows:
+// of one user in session windows, of one shard's users in a replay.
 type foldFn struct {
 	GapMillis int64 `json:"gap_millis"`
 	// OnePane says the windows have the default trigger and no allowed
 	// lateness, so the only pane is the final ON_TIME one.
 	OnePane bool `json:"one_pane"`
 
-	hits  []hit
+	users map[string][]hit
 	items map[uint64]struct{}
 }
 
-func (fn *foldFn) ProcessElement(p beam.PaneInfo, w beam.Window, user string, iter func(*hitBatch) bool, emit func(Row)) {
-	hits := fn.hits[:0]
-	var h hitBatch
-	for iter(&h) {
-		hits = append(hits, h.List...)
+func (fn *foldFn) ProcessElement(p beam.PaneInfo, w beam.Window, _ string, iter func(*hitBatch) bool, emit func(Row)) {
+	if fn.users == nil {
+		fn.users = make(map[string][]hit)
 	}
-	if len(hits) == 0 {
-		return
+	var b hitBatch
+	for iter(&b) {
+		for _, u := range b.Users {
+			fn.users[u.User] = append(fn.users[u.User], u.Hits...)
+		}
 	}
-	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.Time, b.Time) })
 	info := fn.paneOf(w, p)
+	for user, hits := range fn.users {
+		fn.fold(info, user, hits, emit)
+	}
+	clear(fn.users)
+}
+
+// fold splits one user's hits at the gaps into rows.
+func (fn *foldFn) fold(info pane.Info, user string, hits []hit, emit func(Row)) {
+	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.Time, b.Time) })
 	split := false
 	start := 0
 	for i := 1; i <= len(hits); i++ {
@@ -235,10 +251,6 @@ func (fn *foldFn) ProcessElement(p beam.PaneInfo, w beam.Window, user string, it
 		emit(r)
 		start = i
 	}
-	if cap(hits) > maxKeep {
-		hits = nil
-	}
-	fn.hits = hits
 }
 
 // paneOf describes window w and pane p, standing in for the impossible pane

@@ -56,6 +56,8 @@ var (
 	keyEnv   = flag.String("pseudonymize_key_env", "", "name of the environment variable holding the pseudonymisation key, instead of a file")
 	keepIDs  = flag.Bool("keep_raw_user_ids", false, "store user ids as received even when a pseudonymisation key is given")
 	keepText = flag.Bool("keep_text", false, "store comment text (dropped by default)")
+
+	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of this process (on prism: the runner and the SDK worker) to this file")
 )
 
 func main() {
@@ -106,10 +108,16 @@ func main() {
 		fail(err)
 	}
 	ctx := context.Background()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fail(err)
+	}
+	defer stopProfile()
 	stopProgress := startProgress(os.Stderr, *progressEvery, *quiet, liveCounters(*runners.Runner, *jobopts.EnvironmentType))
 	res, err := beamx.RunWithMetrics(ctx, p)
 	stopProgress()
 	if err != nil {
+		stopProfile()
 		fmt.Fprintf(os.Stderr, "pulse: run: %v\n", err)
 		os.Exit(1)
 	}

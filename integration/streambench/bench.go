@@ -65,6 +65,8 @@ type Config struct {
 	IdleStop time.Duration
 	// Streams is pulse's --pubsub_streams.
 	Streams int
+	// PulseArgs are further flags for pulse, such as --cpuprofile=FILE.
+	PulseArgs []string
 	// Seed, Users and Items shape the generated stream (transforms/gen);
 	// Users 0 picks enough users for Rate.
 	Seed         uint64
@@ -173,11 +175,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// The job runs at most the publishing time plus a generous drain.
 	runFor := cfg.Duration + cfg.IdleStop + 10*time.Minute
-	cmd := exec.CommandContext(ctx, cfg.Pulse, "--pipeline="+cfg.Pipeline, "--input="+sub.URL(),
-		"--output=bigquery://"+project+"/"+dataset, "--pubsub_endpoint="+st.PubSubAddr,
-		"--bigquery_endpoint="+st.BigQueryURL, "--pubsub_streams="+strconv.Itoa(cfg.Streams),
-		"--idle_stop="+cfg.IdleStop.String(), "--run_for="+runFor.String(), "--progress_every=1s",
-		"--pseudonymize_key_file="+keyFile)
+	args := []string{"--pipeline=" + cfg.Pipeline, "--input=" + sub.URL(),
+		"--output=bigquery://" + project + "/" + dataset, "--pubsub_endpoint=" + st.PubSubAddr,
+		"--bigquery_endpoint=" + st.BigQueryURL, "--pubsub_streams=" + strconv.Itoa(cfg.Streams),
+		"--idle_stop=" + cfg.IdleStop.String(), "--run_for=" + runFor.String(), "--progress_every=1s",
+		"--pseudonymize_key_file=" + keyFile}
+	cmd := exec.CommandContext(ctx, cfg.Pulse, append(args, cfg.PulseArgs...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -37,8 +37,12 @@ func main() {
 	flag.Uint64Var(&cfg.Seed, "seed", 42, "generator seed")
 	flag.IntVar(&cfg.Items, "items", 2000, "distinct items")
 	flag.IntVar(&cfg.Users, "users", 0, "distinct users (0: enough for --rate)")
+	cpuProfile := flag.String("pulse_cpuprofile", "", "pulse --cpuprofile: write the job's CPU profile to this file")
 	logPath := flag.String("log", "out/pulsestreambench.log", "file that receives the pulse process's output (empty: discard)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		cfg.PulseArgs = append(cfg.PulseArgs, "--cpuprofile="+*cpuProfile)
+	}
 	if err := run(cfg, *logPath); err != nil {
 		fmt.Fprintf(os.Stderr, "pulsestreambench: %v\n", err)
 		os.Exit(1)

@@ -66,24 +66,6 @@ const (
 // last snapshot when the input ends.
 const finalTag = "final"
 
-// batchTag tags a trainer's timer for its pending batches.
-const batchTag = "batch"
-
-// lastEnd is the latest end of the encoded batches raw.
-func lastEnd(raw [][]byte) (int64, error) {
-	var last int64
-	for i, r := range raw {
-		_, end, err := batchSpan(r)
-		if err != nil {
-			return 0, err
-		}
-		if i == 0 || end > last {
-			last = end
-		}
-	}
-	return last, nil
-}
-
 // ScopeModel is the alerts.Row scope of a drift alert; its Key is
 // "model/key" (model:variant for a variant) and its Metric "drift:" plus
 // the loss.
@@ -427,8 +409,7 @@ func decodeBatch(b []byte) (batch, error) {
 // trainFn is the per-(model, key) trainer. Model holds the trainer state
 // (learner, drift detector, last snapshot time); Pending the batches the
 // watermark has not passed; Train is the only timer family (two hang on
-// prism): one timer for the pending batches (batchTag) and one at the end
-// of the global window (finalTag).
+// prism), one timer per batch, tagged with the batch's end.
 type trainFn struct {
 	Models []spec.Model `json:"models"`
 
@@ -463,12 +444,7 @@ func (fn *trainFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	if err := fn.Pending.Add(sp, b); err != nil {
 		return err
 	}
-	// One timer per key, moved to the newest batch: when it fires, the
-	// watermark has passed every batch ending by then, so one firing
-	// trains them all. A bounded run fires once per key instead of once
-	// per batch, each firing reading the whole pending bag and writing
-	// the whole model.
-	fn.Train.Set(tp, ts.ToTime(), timers.WithTag(batchTag))
+	fn.Train.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
 	// Fires only when the input ends (a bounded run, or a drain).
 	fn.Train.Set(tp, mtime.EndOfGlobalWindowTime.ToTime(), timers.WithTag(finalTag))
 	return nil
@@ -485,15 +461,6 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	ready, keepRaw, err := readyBatches(raw, ts)
 	if err != nil {
 		return err
-	}
-	// A batch older than the newest (a late one) moved the timer back:
-	// the timer goes on to the newest batch still pending.
-	if len(keepRaw) > 0 {
-		last, err := lastEnd(keepRaw)
-		if err != nil {
-			return err
-		}
-		fn.Train.Set(tp, mtime.Time(last-1).ToTime(), timers.WithTag(batchTag))
 	}
 	final := tc.Tag == finalTag
 	if len(ready) == 0 && !final {

@@ -5,6 +5,9 @@
 package batch
 
 import (
+	"encoding/binary"
+	"errors"
+
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
 
@@ -23,6 +26,11 @@ type Part struct {
 
 // Batcher gathers events per key. The zero value is ready to use.
 type Batcher[K comparable] struct {
+	// Stamped writes each event's element timestamp (a varint) before
+	// it, for EachStamped: for batches whose events need their own
+	// timestamps back, which need not be their event times.
+	Stamped bool
+
 	parts map[K]*Part
 	size  int
 }
@@ -40,6 +48,9 @@ func (b *Batcher[K]) Add(k K, ts int64, e *event.Event) (full bool) {
 	}
 	p.MinTS = min(p.MinTS, ts)
 	n := len(p.Data)
+	if b.Stamped {
+		p.Data = binary.AppendVarint(p.Data, ts)
+	}
 	p.Data = e.AppendFramed(p.Data)
 	b.size += len(p.Data) - n
 	return b.size >= MaxBytes
@@ -63,6 +74,28 @@ func Each(data []byte, f func(enc []byte) error) error {
 			return err
 		}
 		if err := f(enc); err != nil {
+			return err
+		}
+		data = rest
+	}
+	return nil
+}
+
+var errStamp = errors.New("batch: corrupt timestamp")
+
+// EachStamped is Each for a Stamped Batcher's batches: f also gets each
+// event's element timestamp.
+func EachStamped(data []byte, f func(ts int64, enc []byte) error) error {
+	for len(data) > 0 {
+		ts, k := binary.Varint(data)
+		if k <= 0 {
+			return errStamp
+		}
+		enc, rest, err := event.NextFramed(data[k:])
+		if err != nil {
+			return err
+		}
+		if err := f(ts, enc); err != nil {
 			return err
 		}
 		data = rest

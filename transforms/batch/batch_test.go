@@ -81,3 +81,35 @@ func TestEachRejectsCorruptFraming(t *testing.T) {
 		t.Errorf("Each returned %v, want f's error", err)
 	}
 }
+
+func TestStampedBatch(t *testing.T) {
+	b := batch.Batcher[int]{Stamped: true}
+	want := []int64{-5, 0, 1 << 40}
+	for _, ts := range want {
+		e := event.Event{EventID: "e", EventTime: 7}
+		b.Add(0, ts, &e)
+	}
+	var got []int64
+	b.Flush(func(_ int, p batch.Part) {
+		if p.MinTS != -5 {
+			t.Errorf("MinTS = %d, want -5", p.MinTS)
+		}
+		err := batch.EachStamped(p.Data, func(ts int64, enc []byte) error {
+			var e event.Event
+			if err := e.UnmarshalBinary(enc); err != nil || e.EventTime != 7 {
+				t.Errorf("event %+v, %v; want event time 7", e, err)
+			}
+			got = append(got, ts)
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		if err := batch.EachStamped(p.Data[:len(p.Data)-1], func(int64, []byte) error { return nil }); err == nil {
+			t.Error("EachStamped accepted a truncated batch")
+		}
+	})
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("timestamps %v, want %v", got, want)
+	}
+}

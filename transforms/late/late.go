@@ -21,6 +21,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -29,6 +30,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/pulse-analytics/pulse/transforms/batch"
 	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/deadletter"
 	"github.com/pulse-analytics/pulse/transforms/event"
@@ -48,8 +50,9 @@ const Shards = 8
 const Retention = 24 * time.Hour
 
 func init() {
-	register.DoFn2x2[beam.EventTime, event.Event, string, event.Event](&keyFn{})
-	register.DoFn8x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, event.Event, func(beam.EventTime, event.Event), func(deadletter.Row), error](&guardFn{})
+	register.DoFn3x0[beam.EventTime, event.Event, func(beam.EventTime, string, []byte)](&liftFn{})
+	register.Emitter3[beam.EventTime, string, []byte]()
+	register.DoFn8x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte, func(beam.EventTime, event.Event), func(deadletter.Row), error](&guardFn{})
 	register.Emitter2[beam.EventTime, event.Event]()
 	register.Emitter1[deadletter.Row]()
 }
@@ -67,20 +70,38 @@ func Guard(s beam.Scope, window, lateness time.Duration, shards int, events beam
 		Expired:        state.MakeValueState[bool]("expired"),
 		Timer:          timers.InEventTime("expiry"),
 	}
-	keyed := beam.ParDo(s, &keyFn{WindowMillis: window.Milliseconds(), Shards: max(shards, 1)}, events)
+	keyed := beam.ParDo(s, &liftFn{WindowMillis: window.Milliseconds(), Shards: max(shards, 1)}, events)
 	return beam.ParDo2(s, fn, keyed)
 }
 
 // keyFn keys an event by its window's start and a stable hash of its id.
-type keyFn struct {
+// liftFn keys events by window and shard and gathers a bundle's events of
+// one key into one element, so that the guard reads its key's state once
+// per batch rather than once per event (each read is a round trip to the
+// runner). A batch is stamped with its earliest event's timestamp, and
+// keeps each event's own.
+type liftFn struct {
 	WindowMillis int64 `json:"window_millis"`
 	Shards       int   `json:"shards"`
+
+	parts batch.Batcher[string]
 }
 
-func (fn *keyFn) ProcessElement(ts beam.EventTime, e event.Event) (string, event.Event) {
+func (fn *liftFn) Setup() { fn.parts.Stamped = true }
+
+func (fn *liftFn) ProcessElement(ts beam.EventTime, e event.Event, emit func(beam.EventTime, string, []byte)) {
 	h := fnv.New32a()
 	h.Write([]byte(e.EventID))
-	return fmt.Sprintf("%d/%d", windowStart(int64(ts), fn.WindowMillis), h.Sum32()%uint32(fn.Shards)), e
+	k := strconv.FormatInt(windowStart(int64(ts), fn.WindowMillis), 10) + "/" + strconv.FormatUint(uint64(h.Sum32()%uint32(fn.Shards)), 10)
+	if fn.parts.Add(k, int64(ts), &e) {
+		fn.FinishBundle(emit)
+	}
+}
+
+func (fn *liftFn) FinishBundle(emit func(beam.EventTime, string, []byte)) {
+	fn.parts.Flush(func(k string, p batch.Part) {
+		emit(mtime.FromMilliseconds(p.MinTS), k, p.Data)
+	})
 }
 
 func windowStart(t, size int64) int64 { return t - ((t%size)+size)%size }
@@ -98,21 +119,35 @@ type guardFn struct {
 	tooLate int64
 }
 
-func (fn *guardFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, _ string, e event.Event, kept func(beam.EventTime, event.Event), dead func(deadletter.Row)) error {
+func (fn *guardFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, _ string, b []byte, kept func(beam.EventTime, event.Event), dead func(deadletter.Row)) error {
 	expired, _, err := fn.Expired.Read(sp)
 	if err != nil {
 		return fmt.Errorf("late guard: %w", err)
 	}
+	err = batch.EachStamped(b, func(t int64, enc []byte) error {
+		var e event.Event
+		if err := e.UnmarshalBinary(enc); err != nil {
+			return err
+		}
+		if expired {
+			fn.tooLate++
+			dead(deadletter.New(e.AppendJSON(nil), fmt.Sprintf("too late: event_time %s is past its window's allowed lateness (%v)",
+				e.Time().Format(time.RFC3339Nano), time.Duration(fn.LatenessMillis)*time.Millisecond), "late-guard", time.Now()))
+			return nil
+		}
+		kept(mtime.FromMilliseconds(t), e)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("late guard: %w", err)
+	}
 	if expired {
-		fn.tooLate++
-		dead(deadletter.New(e.AppendJSON(nil), fmt.Sprintf("too late: event_time %s is past its window's allowed lateness (%v)",
-			e.Time().Format(time.RFC3339Nano), time.Duration(fn.LatenessMillis)*time.Millisecond), "late-guard", time.Now()))
 		return nil
 	}
-	kept(ts, e)
 	// The window's last accepted watermark is its maximum timestamp plus the
 	// lateness; a timer just after it fires once the window is closed.
-	// Setting it again for the same key and time is harmless.
+	// Setting it again for the same key and time is harmless. All of a
+	// batch's events share the window.
 	exp := windowStart(int64(ts), fn.WindowMillis) + fn.WindowMillis - 1 + fn.LatenessMillis
 	fn.Timer.Set(tp, mtime.FromMilliseconds(exp+1).ToTime(), timers.WithNoOutputTimestamp())
 	return nil

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/pulse-analytics/pulse/integration/streambench"
@@ -38,11 +39,13 @@ func main() {
 	flag.IntVar(&cfg.Items, "items", 2000, "distinct items")
 	flag.IntVar(&cfg.Users, "users", 0, "distinct users (0: enough for --rate)")
 	cpuProfile := flag.String("pulse_cpuprofile", "", "pulse --cpuprofile: write the job's CPU profile to this file")
+	pulseArgs := flag.String("pulse_args", "", "further flags for pulse, separated by spaces (e.g. \"--dedup_horizon=5m --session_gap=5m\")")
 	logPath := flag.String("log", "out/pulsestreambench.log", "file that receives the pulse process's output (empty: discard)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		cfg.PulseArgs = append(cfg.PulseArgs, "--cpuprofile="+*cpuProfile)
 	}
+	cfg.PulseArgs = append(cfg.PulseArgs, strings.Fields(*pulseArgs)...)
 	if err := run(cfg, *logPath); err != nil {
 		fmt.Fprintf(os.Stderr, "pulsestreambench: %v\n", err)
 		os.Exit(1)

@@ -50,3 +50,17 @@ func TestHitBatchCoder(t *testing.T) {
 		}
 	}
 }
+
+func TestStreamMetaCoder(t *testing.T) {
+	for _, m := range []meta{{}, {held: 3}, {held: 1, due: -5, armed: true}, {held: MaxOpenHits, due: math.MaxInt64, armed: true}} {
+		got, err := decodeMeta(m.encode())
+		if err != nil || got != m {
+			t.Errorf("decodeMeta(encode(%+v)) = %+v, %v", m, got, err)
+		}
+	}
+	for _, bad := range [][]byte{{0x80}, {2, 0x80}, {2, 4, 6}} {
+		if _, err := decodeMeta(bad); err == nil {
+			t.Errorf("decodeMeta(%x) accepted corrupt state", bad)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package sessions
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -61,8 +62,7 @@ func StreamWithLimit(s beam.Scope, gap time.Duration, maxHits int, events beam.P
 		GapMillis: gap.Milliseconds(),
 		MaxHits:   int64(maxHits),
 		Hits:      state.MakeBagState[hit]("hits"),
-		Held:      state.MakeValueState[int64]("held"),
-		Due:       state.MakeValueState[int64]("due"),
+		Meta:      state.MakeValueState[[]byte]("meta"),
 		Close:     timers.InEventTime("close"),
 	}
 	return beam.ParDo(s, fn, beam.ParDo(s, toHit, events))
@@ -73,9 +73,10 @@ type streamFn struct {
 	MaxHits   int64 `json:"max_hits"`
 
 	Hits state.Bag[hit]
-	// Held counts the hits in Hits, so that the cap needs no bag read.
-	Held  state.Value[int64]
-	Due   state.Value[int64]
+	// Meta holds the count of hits in Hits, so that the cap needs no bag
+	// read, and the time the timer is set for: one value, since each
+	// state call is a round trip to the runner.
+	Meta  state.Value[[]byte]
 	Close timers.EventTime
 
 	fold    foldFn
@@ -83,28 +84,58 @@ type streamFn struct {
 }
 
 func (fn *streamFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, user string, h hit, _ func(Row)) error {
-	held, _, err := fn.Held.Read(sp)
+	raw, _, err := fn.Meta.Read(sp)
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
-	if held >= fn.MaxHits {
+	m, err := decodeMeta(raw)
+	if err != nil {
+		return err
+	}
+	if m.held >= fn.MaxHits {
 		fn.dropped++
 		return nil
 	}
 	if err := fn.Hits.Add(sp, h); err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
-	if err := fn.Held.Write(sp, held+1); err != nil {
-		return fmt.Errorf("sessions: %w", err)
+	m.held++
+	if at := h.Time + fn.GapMillis; !m.armed || at < m.due {
+		fn.arm(tp, &m, at)
 	}
-	due, ok, err := fn.Due.Read(sp)
-	if err != nil {
-		return fmt.Errorf("sessions: %w", err)
+	return fn.Meta.Write(sp, m.encode())
+}
+
+// meta is streamFn's Meta: the hits held and the timer's time, if armed.
+type meta struct {
+	held, due int64
+	armed     bool
+}
+
+func (m meta) encode() []byte {
+	b := binary.AppendVarint(nil, m.held)
+	if m.armed {
+		b = binary.AppendVarint(b, m.due)
 	}
-	if at := h.Time + fn.GapMillis; !ok || at < due {
-		return fn.arm(sp, tp, at)
+	return b
+}
+
+func decodeMeta(b []byte) (meta, error) {
+	var m meta
+	if len(b) == 0 {
+		return m, nil
 	}
-	return nil
+	var n int
+	if m.held, n = binary.Varint(b); n <= 0 {
+		return m, fmt.Errorf("sessions: corrupt state")
+	}
+	if b = b[n:]; len(b) > 0 {
+		if m.due, n = binary.Varint(b); n != len(b) {
+			return m, fmt.Errorf("sessions: corrupt state")
+		}
+		m.armed = true
+	}
+	return m, nil
 }
 
 // FinishBundle adds the bundle's dropped hits to the counter once. Beam
@@ -135,50 +166,38 @@ func (fn *streamFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 		emit(r)
 		start = i
 	}
-	if start == 0 {
-		// Nothing closed: the first session grew since the timer was set.
-		if len(hits) == 0 {
-			return fn.Due.Clear(sp)
-		}
-		return fn.rearm(sp, tp, hits)
-	}
-	if err := fn.Hits.Clear(sp); err != nil {
-		return fmt.Errorf("sessions: %w", err)
-	}
-	if n := int64(len(hits) - start); n == 0 {
-		err = fn.Held.Clear(sp)
-	} else {
-		err = fn.Held.Write(sp, n)
-	}
-	if err != nil {
-		return fmt.Errorf("sessions: %w", err)
-	}
+	// With start 0 nothing closed (the first session grew since the timer
+	// was set), and the bag stays as it is.
 	rest := hits[start:]
-	for _, h := range rest {
-		if err := fn.Hits.Add(sp, h); err != nil {
+	if start > 0 {
+		if err := fn.Hits.Clear(sp); err != nil {
 			return fmt.Errorf("sessions: %w", err)
+		}
+		for _, h := range rest {
+			if err := fn.Hits.Add(sp, h); err != nil {
+				return fmt.Errorf("sessions: %w", err)
+			}
 		}
 	}
 	if len(rest) == 0 {
-		return fn.Due.Clear(sp)
+		return fn.Meta.Clear(sp)
 	}
-	return fn.rearm(sp, tp, rest)
+	m := meta{held: int64(len(rest))}
+	fn.rearm(tp, &m, rest)
+	return fn.Meta.Write(sp, m.encode())
 }
 
 // rearm sets the timer to when the first open session of hits (sorted)
 // can close: its last event plus the gap.
-func (fn *streamFn) rearm(sp state.Provider, tp timers.Provider, hits []hit) error {
+func (fn *streamFn) rearm(tp timers.Provider, m *meta, hits []hit) {
 	i := 1
 	for i < len(hits) && hits[i].Time-hits[i-1].Time < fn.GapMillis {
 		i++
 	}
-	return fn.arm(sp, tp, hits[i-1].Time+fn.GapMillis)
+	fn.arm(tp, m, hits[i-1].Time+fn.GapMillis)
 }
 
-func (fn *streamFn) arm(sp state.Provider, tp timers.Provider, at int64) error {
+func (fn *streamFn) arm(tp timers.Provider, m *meta, at int64) {
 	fn.Close.Set(tp, time.UnixMilli(at))
-	if err := fn.Due.Write(sp, at); err != nil {
-		return fmt.Errorf("sessions: %w", err)
-	}
-	return nil
+	m.due, m.armed = at, true
 }

@@ -387,21 +387,20 @@ func decodeBatch(b []byte) (batch, error) {
 	if err != nil || count > uint64(r.Len()) {
 		return out, fmt.Errorf("learn: batch header: corrupt count")
 	}
+	rest := b[len(b)-r.Len():]
 	for range count {
-		n, err := binary.ReadUvarint(r)
-		if err != nil || n > uint64(r.Len()) {
-			return out, fmt.Errorf("learn: batch event length: corrupt")
+		var enc []byte
+		if enc, rest, err = event.NextFramed(rest); err != nil {
+			return out, fmt.Errorf("learn: batch event length: %w", err)
 		}
-		off := len(b) - r.Len()
 		var e event.Event
-		if err := e.UnmarshalBinary(b[off : off+int(n)]); err != nil {
+		if err := e.UnmarshalBinary(enc); err != nil {
 			return out, fmt.Errorf("learn: batch event: %w", err)
 		}
 		out.events = append(out.events, e)
-		r.Seek(int64(n), 1)
 	}
-	if r.Len() != 0 {
-		return out, fmt.Errorf("learn: batch: %d trailing bytes", r.Len())
+	if len(rest) != 0 {
+		return out, fmt.Errorf("learn: batch: %d trailing bytes", len(rest))
 	}
 	return out, nil
 }

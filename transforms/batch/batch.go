@@ -65,6 +65,10 @@ func (b *Batcher[K]) Flush(emit func(k K, p Part)) {
 	b.size = 0
 }
 
+// Start is the start of the size-long span of time (Unix ms) that holds t:
+// the fixed window or bucket a batch of t's events belongs to.
+func Start(t, size int64) int64 { return t - ((t%size)+size)%size }
+
 // Each calls f with every framed encoding of data, in order, and stops at
 // the first error, from f or from corrupt framing.
 func Each(data []byte, f func(enc []byte) error) error {

@@ -113,3 +113,13 @@ func TestStampedBatch(t *testing.T) {
 		t.Errorf("timestamps %v, want %v", got, want)
 	}
 }
+
+func TestStart(t *testing.T) {
+	for _, tc := range []struct{ t, size, want int64 }{
+		{0, 60000, 0}, {59999, 60000, 0}, {60000, 60000, 60000}, {-1, 60000, -60000}, {-60000, 60000, -60000}, {-60001, 60000, -120000},
+	} {
+		if got := batch.Start(tc.t, tc.size); got != tc.want {
+			t.Errorf("Start(%d, %d) = %d, want %d", tc.t, tc.size, got, tc.want)
+		}
+	}
+}

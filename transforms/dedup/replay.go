@@ -75,11 +75,7 @@ type liftFn struct {
 
 func (fn *liftFn) ProcessElement(ts beam.EventTime, e event.Event, emit func(beam.EventTime, int, []byte)) {
 	t := int64(ts)
-	r := t % fn.BucketMillis
-	if r < 0 {
-		r += fn.BucketMillis
-	}
-	k := liftKey{bucket: t - r, shard: int(metro.Hash64Str(e.EventID, 0) % replayShards)}
+	k := liftKey{bucket: batch.Start(t, fn.BucketMillis), shard: int(metro.Hash64Str(e.EventID, 0) % replayShards)}
 	if fn.parts.Add(k, t, &e) {
 		fn.FinishBundle(emit)
 	}

@@ -84,7 +84,14 @@ type liftFn struct {
 	WindowMillis int64 `json:"window_millis"`
 	Shards       int   `json:"shards"`
 
-	parts batch.Batcher[string]
+	parts batch.Batcher[liftKey]
+}
+
+// liftKey is a window's start and a shard; it becomes the GroupByKey's
+// string key only when a batch is emitted.
+type liftKey struct {
+	start int64
+	shard uint32
 }
 
 func (fn *liftFn) Setup() { fn.parts.Stamped = true }
@@ -92,19 +99,18 @@ func (fn *liftFn) Setup() { fn.parts.Stamped = true }
 func (fn *liftFn) ProcessElement(ts beam.EventTime, e event.Event, emit func(beam.EventTime, string, []byte)) {
 	h := fnv.New32a()
 	h.Write([]byte(e.EventID))
-	k := strconv.FormatInt(windowStart(int64(ts), fn.WindowMillis), 10) + "/" + strconv.FormatUint(uint64(h.Sum32()%uint32(fn.Shards)), 10)
+	k := liftKey{start: batch.Start(int64(ts), fn.WindowMillis), shard: h.Sum32() % uint32(fn.Shards)}
 	if fn.parts.Add(k, int64(ts), &e) {
 		fn.FinishBundle(emit)
 	}
 }
 
 func (fn *liftFn) FinishBundle(emit func(beam.EventTime, string, []byte)) {
-	fn.parts.Flush(func(k string, p batch.Part) {
-		emit(mtime.FromMilliseconds(p.MinTS), k, p.Data)
+	fn.parts.Flush(func(k liftKey, p batch.Part) {
+		key := strconv.FormatInt(k.start, 10) + "/" + strconv.FormatUint(uint64(k.shard), 10)
+		emit(mtime.FromMilliseconds(p.MinTS), key, p.Data)
 	})
 }
-
-func windowStart(t, size int64) int64 { return t - ((t%size)+size)%size }
 
 type guardFn struct {
 	WindowMillis   int64 `json:"window_millis"`
@@ -148,7 +154,7 @@ func (fn *guardFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	// lateness; a timer just after it fires once the window is closed.
 	// Setting it again for the same key and time is harmless. All of a
 	// batch's events share the window.
-	exp := windowStart(int64(ts), fn.WindowMillis) + fn.WindowMillis - 1 + fn.LatenessMillis
+	exp := batch.Start(int64(ts), fn.WindowMillis) + fn.WindowMillis - 1 + fn.LatenessMillis
 	fn.Timer.Set(tp, mtime.FromMilliseconds(exp+1).ToTime(), timers.WithNoOutputTimestamp())
 	return nil
 }

@@ -99,15 +99,16 @@ func Label(s beam.Scope, window, lateness time.Duration, events beam.PCollection
 }
 
 // shardOf is the shard of a user's events.
-func shardOf(user string) string {
+func shardOf(user string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(user))
-	return strconv.Itoa(int(h.Sum32() % Shards))
+	return h.Sum32() % Shards
 }
 
-// liftKey is a shard and a batch window's start.
+// liftKey is a shard and a batch window's start; the shard becomes the
+// GroupByKey's string key only when a batch is emitted.
 type liftKey struct {
-	shard string
+	shard uint32
 	start int64
 }
 
@@ -123,20 +124,19 @@ func (fn *liftFn) ProcessElement(ts beam.EventTime, e event.Event, emit func(bea
 	if e.Action != event.View && !Engages(e.Action) {
 		return
 	}
-	b := Batch.Milliseconds()
 	t := int64(ts)
-	if fn.parts.Add(liftKey{shard: shardOf(e.UserID), start: t - ((t%b)+b)%b}, t, &e) {
+	if fn.parts.Add(liftKey{shard: shardOf(e.UserID), start: batch.Start(t, Batch.Milliseconds())}, t, &e) {
 		fn.FinishBundle(emit)
 	}
 }
 
 func (fn *liftFn) FinishBundle(emit func(beam.EventTime, string, []byte)) {
 	fn.parts.Flush(func(k liftKey, p batch.Part) {
-		emit(mtime.FromMilliseconds(p.MinTS), k.shard, p.Data)
+		emit(mtime.FromMilliseconds(p.MinTS), strconv.FormatUint(uint64(k.shard), 10), p.Data)
 	})
 }
 
-// batch groups the lifted parts into Batch windows and returns each group
+// batchParts groups the lifted parts into Batch windows and returns each group
 // as one encoded element, re-windowed into the global window.
 func batchParts(s beam.Scope, lateness time.Duration, parts beam.PCollection) beam.PCollection {
 	// Named scopes keep transform names stable (Dataflow --update).

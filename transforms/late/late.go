@@ -74,7 +74,6 @@ func Guard(s beam.Scope, window, lateness time.Duration, shards int, events beam
 	return beam.ParDo2(s, fn, keyed)
 }
 
-// keyFn keys an event by its window's start and a stable hash of its id.
 // liftFn keys events by window and shard and gathers a bundle's events of
 // one key into one element, so that the guard reads its key's state once
 // per batch rather than once per event (each read is a round trip to the

@@ -23,7 +23,7 @@ const liftShards = 256
 // timestamp, not before any input of the bundle.
 type liftFn struct {
 	users  map[string]*pendingHits
-	shards map[string]*shardHits
+	shards map[uint64]*shardHits
 	n      int
 }
 
@@ -59,10 +59,10 @@ func (fn *liftFn) FinishBundle(emit func(beam.EventTime, string, hitBatch)) {
 
 func (fn *liftFn) flush(emit func(beam.EventTime, string, hitBatch)) {
 	if fn.shards == nil {
-		fn.shards = make(map[string]*shardHits)
+		fn.shards = make(map[uint64]*shardHits)
 	}
 	for user, u := range fn.users {
-		k := strconv.Itoa(int(metro.Hash64Str(user, 0) % liftShards))
+		k := metro.Hash64Str(user, 0) % liftShards
 		sh := fn.shards[k]
 		if sh == nil {
 			sh = &shardHits{minTS: u.minTS}
@@ -72,7 +72,7 @@ func (fn *liftFn) flush(emit func(beam.EventTime, string, hitBatch)) {
 		sh.batch.Users = append(sh.batch.Users, userHits{User: user, Hits: u.list})
 	}
 	for k, sh := range fn.shards {
-		emit(mtime.FromMilliseconds(sh.minTS), k, sh.batch)
+		emit(mtime.FromMilliseconds(sh.minTS), strconv.FormatUint(k, 10), sh.batch)
 	}
 	clear(fn.users)
 	clear(fn.shards)

@@ -47,6 +47,7 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	_ "github.com/pulse-analytics/pulse/transforms/parse" // event.Event coder
+	"github.com/pulse-analytics/pulse/transforms/pending"
 	"github.com/pulse-analytics/pulse/transforms/spec"
 )
 
@@ -406,29 +407,33 @@ func decodeBatch(b []byte) (batch, error) {
 }
 
 // trainFn is the per-(model, key) trainer. Model holds the trainer state
-// (learner, drift detector, last snapshot time); Pending the batches the
-// watermark has not passed; Train is the only timer family (two hang on
+// (learner, drift detector, last snapshot time); Pending and PendingIndex
+// the batches the watermark has not passed (a pending.Queue); Train is the only timer family (two hang on
 // prism), one timer per batch, tagged with the batch's end.
 type trainFn struct {
 	Models []spec.Model `json:"models"`
 
-	Model   state.Value[[]byte]
-	Pending state.Bag[[]byte]
-	Train   timers.EventTime
+	Model        state.Value[[]byte]
+	Pending      state.Bag[[]byte]
+	PendingIndex state.Value[[]byte]
+	Train        timers.EventTime
 
 	specs       map[string]*spec.Model
 	featurizers map[string]*spec.Featurizer
 	cache       trainerCache
+	queue       pending.Queue
 	examples    int64
 	batches     int64
 }
 
 func newTrainFn(ms []spec.Model) *trainFn {
+	p := pending.Make("pending")
 	return &trainFn{
-		Models:  ms,
-		Model:   state.MakeValueState[[]byte]("model"),
-		Pending: state.MakeBagState[[]byte]("pending"),
-		Train:   timers.InEventTime("train"),
+		Models:       ms,
+		Model:        state.MakeValueState[[]byte]("model"),
+		Pending:      p.Entries,
+		PendingIndex: p.Index,
+		Train:        timers.InEventTime("train"),
 	}
 }
 
@@ -440,7 +445,7 @@ func (fn *trainFn) Setup() error {
 
 func (fn *trainFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, b []byte,
 	_ func(Prediction), _ func(Metrics), _ func(Snapshot), _ func(alerts.Row)) error {
-	if err := fn.Pending.Add(sp, b); err != nil {
+	if err := addBatch(&fn.queue, sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, b); err != nil {
 		return err
 	}
 	fn.Train.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
@@ -453,11 +458,7 @@ func (fn *trainFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 // firing time.
 func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, tc timers.Context,
 	emitPred func(Prediction), emitMetrics func(Metrics), emitSnap func(Snapshot), emitAlert func(alerts.Row)) error {
-	raw, _, err := fn.Pending.Read(sp)
-	if err != nil {
-		return err
-	}
-	ready, keepRaw, err := readyBatches(raw, ts)
+	ready, err := takeBatches(&fn.queue, sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, ts)
 	if err != nil {
 		return err
 	}
@@ -568,7 +569,7 @@ func (fn *trainFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		return err
 	}
 	fn.cache.put(key, enc, t)
-	return rewriteBag(sp, fn.Pending, len(raw), keepRaw)
+	return nil
 }
 
 func (fn *trainFn) FinishBundle(ctx context.Context, _ func(Prediction), _ func(Metrics), _ func(Snapshot), _ func(alerts.Row)) {

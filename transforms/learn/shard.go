@@ -53,6 +53,7 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/alerts"
 	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
+	"github.com/pulse-analytics/pulse/transforms/pending"
 	"github.com/pulse-analytics/pulse/transforms/spec"
 )
 
@@ -164,29 +165,32 @@ func specsOf(ms []spec.Model) (map[string]*spec.Model, map[string]*spec.Featuriz
 	return specs, fzs, nil
 }
 
-// readyBatches splits the pending batches into those the watermark has
-// passed at ts (end−1 <= ts), sorted by start, and the raw rest. Only the
-// ready ones are decoded: on a bounded input every batch of a key is
-// pending when its first timer fires, and decoding the rest at every
-// firing made the cost quadratic in the batches per key.
-func readyBatches(raw [][]byte, ts beam.EventTime) (ready []batch, keepRaw [][]byte, err error) {
-	for _, r := range raw {
-		_, end, err := batchSpan(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		if mtime.Time(end-1) > mtime.Time(ts) {
-			keepRaw = append(keepRaw, r)
-			continue
-		}
+// addBatch queues a batch until the watermark passes it (end−1).
+func addBatch(q *pending.Queue, sp state.Provider, st pending.State, key string, b []byte) error {
+	_, end, err := batchSpan(b)
+	if err != nil {
+		return err
+	}
+	return q.Add(sp, st, key, end-1, b)
+}
+
+// takeBatches removes from the queue and decodes the batches the
+// watermark has passed at ts (end−1 <= ts), sorted by start.
+func takeBatches(q *pending.Queue, sp state.Provider, st pending.State, key string, ts beam.EventTime) ([]batch, error) {
+	raws, _, err := q.Take(sp, st, key, int64(ts))
+	if err != nil {
+		return nil, err
+	}
+	ready := make([]batch, 0, len(raws))
+	for _, r := range raws {
 		bt, err := decodeBatch(r)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		ready = append(ready, bt)
 	}
 	slices.SortFunc(ready, func(a, b batch) int { return cmp.Compare(a.start, b.start) })
-	return ready, keepRaw, nil
+	return ready, nil
 }
 
 func sortEvents(es []event.Event) {
@@ -220,24 +224,28 @@ func rewriteBag(sp state.Provider, bag state.Bag[[]byte], before int, keep [][]b
 type shardFn struct {
 	Models []spec.Model `json:"models"`
 
-	Model   state.Value[[]byte]
-	Pending state.Bag[[]byte]
-	Train   timers.EventTime
+	Model        state.Value[[]byte]
+	Pending      state.Bag[[]byte]
+	PendingIndex state.Value[[]byte]
+	Train        timers.EventTime
 
 	specs       map[string]*spec.Model
 	featurizers map[string]*spec.Featurizer
 	cache       trainerCache
+	queue       pending.Queue
 	examples    int64
 	batches     int64
 	late        int64
 }
 
 func newShardFn(ms []spec.Model) *shardFn {
+	p := pending.Make("pending")
 	return &shardFn{
-		Models:  ms,
-		Model:   state.MakeValueState[[]byte]("replica"),
-		Pending: state.MakeBagState[[]byte]("pending"),
-		Train:   timers.InEventTime("shard"),
+		Models:       ms,
+		Model:        state.MakeValueState[[]byte]("replica"),
+		Pending:      p.Entries,
+		PendingIndex: p.Index,
+		Train:        timers.InEventTime("shard"),
 	}
 }
 
@@ -262,7 +270,7 @@ func (fn *shardFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	if err != nil {
 		return err
 	}
-	if err := fn.Pending.Add(sp, b); err != nil {
+	if err := fn.queue.Add(sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, end-1, b); err != nil {
 		return err
 	}
 	fn.Train.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
@@ -281,11 +289,7 @@ func (fn *shardFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	}
 	id, value := splitKey(mk)
 	m := fn.specs[id]
-	raw, _, err := fn.Pending.Read(sp)
-	if err != nil {
-		return err
-	}
-	ready, keepRaw, err := readyBatches(raw, ts)
+	ready, err := takeBatches(&fn.queue, sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, ts)
 	if err != nil {
 		return err
 	}
@@ -341,7 +345,7 @@ func (fn *shardFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		msg = binary.AppendVarint(msg, bd)
 		emit(mk, append(msg, enc...))
 	}
-	return rewriteBag(sp, fn.Pending, len(raw), keepRaw)
+	return nil
 }
 
 func (fn *shardFn) FinishBundle(ctx context.Context, _ func(string, []byte)) {
@@ -510,20 +514,24 @@ func (ms *mergeState) merged(m *spec.Model) (*trainer, error) {
 type mergeFn struct {
 	Models []spec.Model `json:"models"`
 
-	Merged  state.Value[[]byte]
-	Pending state.Bag[[]byte]
-	Merge   timers.EventTime
+	Merged       state.Value[[]byte]
+	Pending      state.Bag[[]byte]
+	PendingIndex state.Value[[]byte]
+	Merge        timers.EventTime
 
 	specs  map[string]*spec.Model
+	queue  pending.Queue
 	merges int64
 }
 
 func newMergeFn(ms []spec.Model) *mergeFn {
+	p := pending.Make("replicas")
 	return &mergeFn{
-		Models:  ms,
-		Merged:  state.MakeValueState[[]byte]("merged"),
-		Pending: state.MakeBagState[[]byte]("replicas"),
-		Merge:   timers.InEventTime("merge"),
+		Models:       ms,
+		Merged:       state.MakeValueState[[]byte]("merged"),
+		Pending:      p.Entries,
+		PendingIndex: p.Index,
+		Merge:        timers.InEventTime("merge"),
 	}
 }
 
@@ -539,7 +547,8 @@ func (fn *mergeFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	if err != nil {
 		return err
 	}
-	if err := fn.Pending.Add(sp, b); err != nil {
+	// Due once the boundary is passed (boundary < ts).
+	if err := fn.queue.Add(sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, rp.boundary+1, b); err != nil {
 		return err
 	}
 	fn.Merge.Set(tp, mtime.Time(rp.boundary+1).ToTime(), timers.WithTag(strconv.FormatInt(rp.boundary, 10)))
@@ -556,22 +565,17 @@ func (fn *mergeFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if !ok {
 		return fmt.Errorf("learn: no spec for model %q", id)
 	}
-	raw, _, err := fn.Pending.Read(sp)
+	raws, _, err := fn.queue.Take(sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, int64(ts))
 	if err != nil {
 		return err
 	}
-	var ready []replica
-	var keepRaw [][]byte
-	for _, r := range raw {
+	ready := make([]replica, 0, len(raws))
+	for _, r := range raws {
 		rp, err := decodeReplica(r)
 		if err != nil {
 			return err
 		}
-		if mtime.Time(rp.boundary) < mtime.Time(ts) {
-			ready = append(ready, rp)
-		} else {
-			keepRaw = append(keepRaw, r)
-		}
+		ready = append(ready, rp)
 	}
 	final := tc.Tag == finalTag
 	if len(ready) == 0 && !final {
@@ -632,10 +636,7 @@ func (fn *mergeFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if err != nil {
 		return err
 	}
-	if err := fn.Merged.Write(sp, enc); err != nil {
-		return err
-	}
-	return rewriteBag(sp, fn.Pending, len(raw), keepRaw)
+	return fn.Merged.Write(sp, enc)
 }
 
 // lossSums returns the progressive examples and loss sum of a metric set:
@@ -727,12 +728,14 @@ func decodePublished(b []byte) (published, error) {
 type scoreFn struct {
 	Models []spec.Model `json:"models"`
 
-	Pending   state.Bag[[]byte]
-	Published state.Bag[[]byte]
-	Score     timers.EventTime
+	Pending      state.Bag[[]byte]
+	PendingIndex state.Value[[]byte]
+	Published    state.Bag[[]byte]
+	Score        timers.EventTime
 
 	specs       map[string]*spec.Model
 	featurizers map[string]*spec.Featurizer
+	queue       pending.Queue
 	// cache holds the last decoded merged model per model id: every shard
 	// receives the same bytes for a version, so one decode serves all.
 	cache map[string]cachedModel
@@ -744,11 +747,13 @@ type cachedModel struct {
 }
 
 func newScoreFn(ms []spec.Model) *scoreFn {
+	p := pending.Make("pending")
 	return &scoreFn{
-		Models:    ms,
-		Pending:   state.MakeBagState[[]byte]("pending"),
-		Published: state.MakeBagState[[]byte]("published"),
-		Score:     timers.InEventTime("score"),
+		Models:       ms,
+		Pending:      p.Entries,
+		PendingIndex: p.Index,
+		Published:    state.MakeBagState[[]byte]("published"),
+		Score:        timers.InEventTime("score"),
 	}
 }
 
@@ -766,7 +771,7 @@ func (fn *scoreFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	}
 	switch b[0] {
 	case msgBatch:
-		if err := fn.Pending.Add(sp, b[1:]); err != nil {
+		if err := addBatch(&fn.queue, sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, b[1:]); err != nil {
 			return err
 		}
 		fn.Score.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
@@ -803,11 +808,7 @@ func (fn *scoreFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	}
 	id, value := splitKey(mk)
 	m := fn.specs[id]
-	raw, _, err := fn.Pending.Read(sp)
-	if err != nil {
-		return err
-	}
-	ready, keepRaw, err := readyBatches(raw, ts)
+	ready, err := takeBatches(&fn.queue, sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, ts)
 	if err != nil {
 		return err
 	}
@@ -868,8 +869,5 @@ func (fn *scoreFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 			keepPub = append(keepPub, p.raw)
 		}
 	}
-	if err := rewriteBag(sp, fn.Published, len(pubRaw), keepPub); err != nil {
-		return err
-	}
-	return rewriteBag(sp, fn.Pending, len(raw), keepRaw)
+	return rewriteBag(sp, fn.Published, len(pubRaw), keepPub)
 }

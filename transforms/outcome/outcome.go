@@ -7,7 +7,7 @@
 // bulk: views and engagements are keyed by a shard of the user, grouped
 // into fixed event-time batches by a GroupByKey, then a stateful DoFn per
 // shard holds the pending views in one Value and the batches the
-// watermark has not passed in a Bag. An event-time timer at the end of
+// watermark has not passed in a pending.Queue. An event-time timer at the end of
 // each batch (one family, tagged by time) merges the ready batches, walks
 // their events in (event time, event_id) order, labels 1 each pending view
 // an engagement covers, and labels 0 the views whose window closed; a
@@ -22,7 +22,6 @@
 package outcome
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -44,6 +43,7 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	_ "github.com/pulse-analytics/pulse/transforms/parse" // event.Event coder
+	"github.com/pulse-analytics/pulse/transforms/pending"
 )
 
 // DefaultWindow is the engagement window of the issue: 30 minutes.
@@ -90,10 +90,12 @@ func Label(s beam.Scope, window, lateness time.Duration, events beam.PCollection
 		ms = DefaultWindow.Milliseconds()
 	}
 	batches := batchParts(s, lateness, beam.ParDo(s, &liftFn{}, events))
+	q := pending.Make("batches")
 	return beam.ParDo(s, &labelFn{
 		WindowMillis: ms,
 		Pending:      state.MakeValueState[[]byte]("pending"),
-		Batches:      state.MakeBagState[[]byte]("batches"),
+		Batches:      q.Entries,
+		BatchesIndex: q.Index,
 		Decide:       timers.InEventTime("decide"),
 	}, batches)
 }
@@ -177,20 +179,31 @@ func decodeEvents(b []byte) ([]event.Event, error) {
 
 // labelFn decides a shard's labels. Pending holds the views waiting for
 // their outcome as one encoded list (one write per firing, where a Bag
-// would take one round trip per view); Batches the batches not yet
-// walked. Decide is the only timer family (two hang on prism).
+// would take one round trip per view), also kept decoded beside the
+// queue; Batches and BatchesIndex the batches not yet walked, due at
+// their end. Decide is the only timer family (two hang on prism).
 type labelFn struct {
 	WindowMillis int64 `json:"window_millis"`
 
-	Pending state.Value[[]byte]
-	Batches state.Bag[[]byte]
-	Decide  timers.EventTime
+	Pending      state.Value[[]byte]
+	Batches      state.Bag[[]byte]
+	BatchesIndex state.Value[[]byte]
+	Decide       timers.EventTime
 
+	queue    pending.Queue
 	pos, neg int64
 }
 
+func (fn *labelFn) batches() pending.State {
+	return pending.State{Entries: fn.Batches, Index: fn.BatchesIndex}
+}
+
 func (fn *labelFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, b []byte, _ func(event.Event)) error {
-	if err := fn.Batches.Add(sp, b); err != nil {
+	end, n := binary.Varint(b)
+	if n <= 0 {
+		return fmt.Errorf("outcome: batch header: corrupt end")
+	}
+	if err := fn.queue.Add(sp, fn.batches(), key, end, b[n:]); err != nil {
 		return err
 	}
 	// At the batch's end, not its timestamp (end − 1): prism fires a
@@ -208,37 +221,30 @@ func (fn *labelFn) setTimer(tp timers.Provider, at mtime.Time) {
 // only at batch ends, so every event before the firing time has been
 // seen.
 func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, _ timers.Context, emit func(event.Event)) error {
-	raw, _, err := fn.Batches.Read(sp)
+	raws, aux, err := fn.queue.Take(sp, fn.batches(), key, int64(ts))
 	if err != nil {
 		return err
 	}
 	var events []event.Event
-	var keep [][]byte
-	for _, b := range raw {
-		r := bytes.NewReader(b)
-		end, err := binary.ReadVarint(r)
-		if err != nil {
-			return fmt.Errorf("outcome: batch header: %w", err)
-		}
-		if mtime.Time(end) > mtime.Time(ts) {
-			keep = append(keep, b)
-			continue
-		}
-		evs, err := decodeEvents(b[len(b)-r.Len():])
+	for _, b := range raws {
+		evs, err := decodeEvents(b)
 		if err != nil {
 			return err
 		}
 		events = append(events, evs...)
 	}
-	pb, _, err := fn.Pending.Read(sp)
-	if err != nil {
-		return err
+	waiting, ok := aux.([]event.Event)
+	if !ok {
+		pb, _, err := fn.Pending.Read(sp)
+		if err != nil {
+			return err
+		}
+		if waiting, err = decodeEvents(pb); err != nil {
+			return err
+		}
 	}
-	pending, err := decodeEvents(pb)
-	if err != nil {
-		return err
-	}
-	if len(events) == 0 && len(pending) == 0 {
+	if len(events) == 0 && len(waiting) == 0 {
+		fn.queue.SetAux(key, waiting)
 		return nil
 	}
 	slices.SortFunc(events, func(a, b event.Event) int {
@@ -249,24 +255,24 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	// shard holds up to a window's worth of views.
 	type pair struct{ user, item string }
 	byPair := map[pair][]int{}
-	labelledAt := make([]bool, len(pending), len(pending)+len(events))
-	for i := range pending {
-		k := pair{pending[i].UserID, pending[i].ItemID}
+	labelledAt := make([]bool, len(waiting), len(waiting)+len(events))
+	for i := range waiting {
+		k := pair{waiting[i].UserID, waiting[i].ItemID}
 		byPair[k] = append(byPair[k], i)
 	}
 	for i := range events {
 		e := &events[i]
 		k := pair{e.UserID, e.ItemID}
 		if e.Action == event.View {
-			byPair[k] = append(byPair[k], len(pending))
-			pending = append(pending, *e)
+			byPair[k] = append(byPair[k], len(waiting))
+			waiting = append(waiting, *e)
 			labelledAt = append(labelledAt, false)
 			continue
 		}
 		views := byPair[k]
 		kept := views[:0]
 		for _, j := range views {
-			v := &pending[j]
+			v := &waiting[j]
 			if e.EventTime >= v.EventTime && e.EventTime-v.EventTime <= fn.WindowMillis {
 				fn.pos++
 				emit(labelled(*v, 1))
@@ -278,15 +284,15 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		byPair[k] = kept
 	}
 	n := 0
-	for i := range pending {
+	for i := range waiting {
 		if !labelledAt[i] {
-			pending[n] = pending[i]
+			waiting[n] = waiting[i]
 			n++
 		}
 	}
-	pending = pending[:n]
+	waiting = waiting[:n]
 	ends := map[mtime.Time]bool{}
-	pending = slices.DeleteFunc(pending, func(v event.Event) bool {
+	waiting = slices.DeleteFunc(waiting, func(v event.Event) bool {
 		d := deadline(v.EventTime, fn.WindowMillis)
 		if d < mtime.Time(ts) {
 			fn.neg++
@@ -297,27 +303,18 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		return false
 	})
 	var enc []byte
-	for i := range pending {
-		enc = pending[i].AppendFramed(enc)
+	for i := range waiting {
+		enc = waiting[i].AppendFramed(enc)
 	}
 	if err := fn.Pending.Write(sp, enc); err != nil {
 		return err
 	}
+	fn.queue.SetAux(key, waiting)
 	// A timer per batch that closes a window, set again each firing (a
 	// tag is set once): a chain of one timer re-armed per firing would
 	// take one watermark round per batch.
 	for end := range ends {
 		fn.setTimer(tp, end)
-	}
-	if len(keep) < len(raw) {
-		if err := fn.Batches.Clear(sp); err != nil {
-			return err
-		}
-		for _, b := range keep {
-			if err := fn.Batches.Add(sp, b); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }

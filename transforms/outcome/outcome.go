@@ -27,6 +27,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,12 +91,13 @@ func Label(s beam.Scope, window, lateness time.Duration, events beam.PCollection
 		ms = DefaultWindow.Milliseconds()
 	}
 	batches := batchParts(s, lateness, beam.ParDo(s, &liftFn{}, events))
-	q := pending.Make("batches")
+	bq, vq := pending.Make("batches"), pending.Make("views")
 	return beam.ParDo(s, &labelFn{
 		WindowMillis: ms,
-		Pending:      state.MakeValueState[[]byte]("pending"),
-		Batches:      q.Entries,
-		BatchesIndex: q.Index,
+		Batches:      bq.Entries,
+		BatchesIndex: bq.Index,
+		Views:        vq.Entries,
+		ViewsIndex:   vq.Index,
 		Decide:       timers.InEventTime("decide"),
 	}, batches)
 }
@@ -177,25 +179,97 @@ func decodeEvents(b []byte) ([]event.Event, error) {
 	return out, nil
 }
 
-// labelFn decides a shard's labels. Pending holds the views waiting for
-// their outcome as one encoded list (one write per firing, where a Bag
-// would take one round trip per view), also kept decoded beside the
-// queue; Batches and BatchesIndex the batches not yet walked, due at
-// their end. Decide is the only timer family (two hang on prism).
+// labelFn decides a shard's labels. Batches and BatchesIndex are a
+// pending.Queue of the batches not yet walked, due at their end; Views
+// and ViewsIndex one of the views waiting for their outcome, as written
+// by each firing: a chunk of its new views per batch their windows close
+// in, due at that batch's end, and the views it labelled 1 that earlier
+// chunks still hold, due when the last of those closes. So a firing
+// writes what it changed, not every waiting view. The waiting views are
+// also kept decoded beside the batches queue, and rebuilt from Views
+// only when that copy is stale. Decide is the only timer family (two
+// hang on prism).
 type labelFn struct {
 	WindowMillis int64 `json:"window_millis"`
 
-	Pending      state.Value[[]byte]
 	Batches      state.Bag[[]byte]
 	BatchesIndex state.Value[[]byte]
+	Views        state.Bag[[]byte]
+	ViewsIndex   state.Value[[]byte]
 	Decide       timers.EventTime
 
-	queue    pending.Queue
-	pos, neg int64
+	batchQ, viewQ pending.Queue
+	pos, neg      int64
 }
 
 func (fn *labelFn) batches() pending.State {
 	return pending.State{Entries: fn.Batches, Index: fn.BatchesIndex}
+}
+
+func (fn *labelFn) views() pending.State {
+	return pending.State{Entries: fn.Views, Index: fn.ViewsIndex}
+}
+
+// Kinds of a Views entry.
+const (
+	chunkViews   = 'v' // framed views
+	chunkLabeled = 'x' // (uvarint length, event_id, varint event time)...
+)
+
+// viewID identifies a waiting view across firings.
+type viewID struct {
+	id string
+	t  int64
+}
+
+// loadWaiting rebuilds a shard's waiting views from Views: every chunk's
+// views but those labelled since. Chunks whose windows closed were taken.
+func (fn *labelFn) loadWaiting(sp state.Provider, key string) ([]event.Event, error) {
+	entries, err := fn.viewQ.Peek(sp, fn.views(), key)
+	if err != nil {
+		return nil, err
+	}
+	gone := map[viewID]bool{}
+	var chunks [][]byte
+	for _, b := range entries {
+		if len(b) == 0 {
+			return nil, fmt.Errorf("outcome: empty views entry")
+		}
+		switch b[0] {
+		case chunkViews:
+			chunks = append(chunks, b[1:])
+		case chunkLabeled:
+			for r := b[1:]; len(r) > 0; {
+				n, k := binary.Uvarint(r)
+				if k <= 0 || n > uint64(len(r)-k) {
+					return nil, fmt.Errorf("outcome: corrupt labelled views")
+				}
+				id := string(r[k : k+int(n)])
+				r = r[k+int(n):]
+				t, k := binary.Varint(r)
+				if k <= 0 {
+					return nil, fmt.Errorf("outcome: corrupt labelled views")
+				}
+				r = r[k:]
+				gone[viewID{id, t}] = true
+			}
+		default:
+			return nil, fmt.Errorf("outcome: views entry of kind %q", b[0])
+		}
+	}
+	var waiting []event.Event
+	for _, c := range chunks {
+		vs, err := decodeEvents(c)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			if !gone[viewID{v.EventID, v.EventTime}] {
+				waiting = append(waiting, v)
+			}
+		}
+	}
+	return waiting, nil
 }
 
 func (fn *labelFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, b []byte, _ func(event.Event)) error {
@@ -203,7 +277,7 @@ func (fn *labelFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	if n <= 0 {
 		return fmt.Errorf("outcome: batch header: corrupt end")
 	}
-	if err := fn.queue.Add(sp, fn.batches(), key, end, b[n:]); err != nil {
+	if err := fn.batchQ.Add(sp, fn.batches(), key, end, b[n:]); err != nil {
 		return err
 	}
 	// At the batch's end, not its timestamp (end − 1): prism fires a
@@ -221,7 +295,7 @@ func (fn *labelFn) setTimer(tp timers.Provider, at mtime.Time) {
 // only at batch ends, so every event before the firing time has been
 // seen.
 func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, _ timers.Context, emit func(event.Event)) error {
-	raws, aux, err := fn.queue.Take(sp, fn.batches(), key, int64(ts))
+	raws, aux, err := fn.batchQ.Take(sp, fn.batches(), key, int64(ts))
 	if err != nil {
 		return err
 	}
@@ -235,18 +309,15 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	}
 	waiting, ok := aux.([]event.Event)
 	if !ok {
-		pb, _, err := fn.Pending.Read(sp)
-		if err != nil {
-			return err
-		}
-		if waiting, err = decodeEvents(pb); err != nil {
+		if waiting, err = fn.loadWaiting(sp, key); err != nil {
 			return err
 		}
 	}
 	if len(events) == 0 && len(waiting) == 0 {
-		fn.queue.SetAux(key, waiting)
+		fn.batchQ.SetAux(key, waiting)
 		return nil
 	}
+	stored := len(waiting) // waiting[:stored] are in Views
 	slices.SortFunc(events, func(a, b event.Event) int {
 		return cmp.Or(cmp.Compare(a.EventTime, b.EventTime), strings.Compare(a.EventID, b.EventID))
 	})
@@ -283,33 +354,55 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		}
 		byPair[k] = kept
 	}
+	// Drop the labelled views and those whose window closed; write what
+	// changed: the new views by the batch their window closes in, and the
+	// stored views labelled 1, due with the last of them.
+	fresh := map[mtime.Time][]byte{}
+	var gone []byte
+	var goneDue mtime.Time
+	ends := map[mtime.Time]bool{}
 	n := 0
 	for i := range waiting {
-		if !labelledAt[i] {
-			waiting[n] = waiting[i]
-			n++
+		v := &waiting[i]
+		end := batchEnd(deadline(v.EventTime, fn.WindowMillis))
+		if labelledAt[i] {
+			if i < stored && end > mtime.Time(ts) {
+				gone = binary.AppendUvarint(gone, uint64(len(v.EventID)))
+				gone = append(gone, v.EventID...)
+				gone = binary.AppendVarint(gone, v.EventTime)
+				goneDue = max(goneDue, end)
+			}
+			continue
 		}
+		// A window closes at the first batch end after its deadline.
+		if end <= mtime.Time(ts) {
+			fn.neg++
+			emit(labelled(*v, 0))
+			continue
+		}
+		ends[end] = true
+		if i >= stored {
+			fresh[end] = v.AppendFramed(fresh[end])
+		}
+		waiting[n] = *v
+		n++
 	}
 	waiting = waiting[:n]
-	ends := map[mtime.Time]bool{}
-	waiting = slices.DeleteFunc(waiting, func(v event.Event) bool {
-		d := deadline(v.EventTime, fn.WindowMillis)
-		if d < mtime.Time(ts) {
-			fn.neg++
-			emit(labelled(v, 0))
-			return true
-		}
-		ends[batchEnd(d)] = true
-		return false
-	})
-	var enc []byte
-	for i := range waiting {
-		enc = waiting[i].AppendFramed(enc)
-	}
-	if err := fn.Pending.Write(sp, enc); err != nil {
+	// The closed windows' chunks and records go; their views were labelled.
+	if _, _, err := fn.viewQ.Take(sp, fn.views(), key, int64(ts)); err != nil {
 		return err
 	}
-	fn.queue.SetAux(key, waiting)
+	var items []pending.Item
+	for _, end := range slices.Sorted(maps.Keys(fresh)) {
+		items = append(items, pending.Item{Due: int64(end), Payload: append([]byte{chunkViews}, fresh[end]...)})
+	}
+	if len(gone) > 0 {
+		items = append(items, pending.Item{Due: int64(goneDue), Payload: append([]byte{chunkLabeled}, gone...)})
+	}
+	if err := fn.viewQ.AddAll(sp, fn.views(), key, items); err != nil {
+		return err
+	}
+	fn.batchQ.SetAux(key, waiting)
 	// A timer per batch that closes a window, set again each firing (a
 	// tag is set once): a chain of one timer re-armed per firing would
 	// take one watermark round per batch.

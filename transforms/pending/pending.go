@@ -78,30 +78,49 @@ type keyQueue struct {
 	aux  any
 }
 
+// Item is an entry to add: a payload due at an event time (Unix ms).
+type Item struct {
+	Due     int64
+	Payload []byte
+}
+
 // Add appends payload, due at event time due (Unix ms), to key's queue.
 func (q *Queue) Add(sp state.Provider, s State, key string, due int64, payload []byte) error {
+	return q.AddAll(sp, s, key, []Item{{Due: due, Payload: payload}})
+}
+
+// AddAll appends items to key's queue in order, writing its index once.
+func (q *Queue) AddAll(sp state.Provider, s State, key string, items []Item) error {
+	if len(items) == 0 {
+		return nil
+	}
 	idx, kq, err := q.index(sp, s, key)
 	if err != nil {
 		return err
 	}
-	raw := binary.AppendUvarint(nil, idx.next)
-	raw = binary.AppendVarint(raw, due)
-	hdr := len(raw)
-	raw = append(raw, payload...)
-	if err := s.Entries.Add(sp, raw); err != nil {
-		return fmt.Errorf("pending: add: %w", err)
+	added := make([]entry, 0, len(items))
+	for _, it := range items {
+		raw := binary.AppendUvarint(nil, idx.next)
+		raw = binary.AppendVarint(raw, it.Due)
+		hdr := len(raw)
+		raw = append(raw, it.Payload...)
+		if err := s.Entries.Add(sp, raw); err != nil {
+			return fmt.Errorf("pending: add: %w", err)
+		}
+		added = append(added, entry{seq: idx.next, due: it.Due, raw: raw, pay: raw[hdr:]})
+		idx.next++
+		idx.stored++
 	}
-	e := entry{seq: idx.next, due: due, raw: raw, pay: raw[hdr:]}
-	idx.next++
-	idx.stored++
 	if err := q.writeIndex(sp, s, &idx); err != nil {
 		return err
 	}
 	if kq != nil {
 		kq.idx = idx
-		kq.live = append(kq.live, e)
-		kq.size += len(e.pay)
-		q.cached += len(e.pay)
+		for _, e := range added {
+			kq.live = append(kq.live, e)
+			kq.size += len(e.pay)
+			q.cached += len(e.pay)
+		}
 		q.evict(key)
 	}
 	return nil
@@ -180,6 +199,33 @@ func (q *Queue) Take(sp state.Provider, s State, key string, ts int64) (payloads
 	q.keys[key] = kq
 	q.evict(key)
 	return payloads, aux, nil
+}
+
+// Peek returns every entry of key's queue, by due time then arrival,
+// without removing any: for a caller rebuilding data of its own.
+func (q *Queue) Peek(sp state.Provider, s State, key string) ([][]byte, error) {
+	idx, kq, err := q.index(sp, s, key)
+	if err != nil {
+		return nil, err
+	}
+	if kq == nil {
+		if kq, err = q.load(sp, s, idx); err != nil {
+			return nil, err
+		}
+		if q.keys == nil {
+			q.keys = map[string]*keyQueue{}
+		}
+		q.keys[key] = kq
+		q.cached += kq.size
+		q.evict(key)
+	}
+	live := slices.Clone(kq.live)
+	slices.SortStableFunc(live, func(a, b entry) int { return cmp.Compare(a.due, b.due) })
+	out := make([][]byte, len(live))
+	for i, e := range live {
+		out[i] = e.pay
+	}
+	return out, nil
 }
 
 // SetAux keeps v with key's queue until the queue's state next changes

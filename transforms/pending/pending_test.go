@@ -102,6 +102,12 @@ func (r *ref) take(ts int64) []string {
 	return out
 }
 
+func (r *ref) peek() []string {
+	saved := slices.Clone(r.items)
+	defer func() { r.items = saved }()
+	return r.take(1<<62 - 1)
+}
+
 func strs(bs [][]byte) []string {
 	out := []string{}
 	for _, b := range bs {
@@ -186,11 +192,25 @@ func TestQueueMatchesSpecificationThroughMissesAndRollbacks(t *testing.T) {
 				continue
 			}
 			if rng.IntN(3) > 0 {
-				p := fmt.Sprintf("s%d-%d", seed, step)
-				due := clock - 5 + rng.Int64N(60) // some late, some ahead
-				refs[key].add(due, p)
-				if err := q.Add(st, s, key, due, []byte(p)); err != nil {
+				var items []Item
+				for i := range 1 + rng.IntN(3) {
+					p := fmt.Sprintf("s%d-%d-%d", seed, step, i)
+					due := clock - 5 + rng.Int64N(60) // some late, some ahead
+					refs[key].add(due, p)
+					items = append(items, Item{Due: due, Payload: []byte(p)})
+				}
+				if err := q.AddAll(st, s, key, items); err != nil {
 					t.Fatal(err)
+				}
+				continue
+			}
+			if rng.IntN(4) == 0 {
+				got, err := q.Peek(st, s, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := refs[key].peek(); !slices.Equal(strs(got), want) {
+					t.Fatalf("seed %d step %d key %s peek = %q, want %q", seed, step, key, strs(got), want)
 				}
 				continue
 			}

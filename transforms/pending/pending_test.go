@@ -8,63 +8,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/pulse-analytics/pulse/transforms/statetest"
 )
-
-// store is one key's committed Value and Bag state, served through the
-// SDK's state.Provider the way the harness serves a runner's: a Bag keeps
-// its elements in the order the runner returns them, which need not be
-// the order added (reversed here, so nothing relies on it).
-type store struct {
-	state.Provider // the state kinds the queue does not use panic
-	values         map[string]any
-	bags           map[string][]any
-	bagReads       int
-	bagWrites      int
-}
-
-func newStore() *store { return &store{values: map[string]any{}, bags: map[string][]any{}} }
-
-func (s *store) ReadValueState(id string) (any, []state.Transaction, error) {
-	return s.values[id], nil, nil
-}
-
-func (s *store) WriteValueState(t state.Transaction) error {
-	s.values[t.Key] = t.Val
-	return nil
-}
-
-func (s *store) ReadBagState(id string) ([]any, []state.Transaction, error) {
-	s.bagReads++
-	b := slices.Clone(s.bags[id])
-	slices.Reverse(b)
-	return b, nil, nil
-}
-
-func (s *store) WriteBagState(t state.Transaction) error {
-	s.bagWrites++
-	s.bags[t.Key] = append(s.bags[t.Key], t.Val)
-	return nil
-}
-
-func (s *store) ClearBagState(t state.Transaction) error {
-	delete(s.bags, t.Key)
-	return nil
-}
-
-// snapshot returns a copy of the committed state, for a rollback.
-func (s *store) snapshot() *store {
-	c := newStore()
-	for k, v := range s.values {
-		c.values[k] = v
-	}
-	for k, v := range s.bags {
-		c.bags[k] = slices.Clone(v)
-	}
-	return c
-}
-
-func (s *store) restore(c *store) { s.values, s.bags = c.values, c.bags }
 
 // ref is the queue's specification: a list of (due, payload) in arrival
 // order; take removes the due ones, stably sorted by due.
@@ -133,7 +78,7 @@ func TestTakeReturnsDueEntriesByDueThenArrival(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st, s, q := newStore(), Make("p"), &Queue{}
+			st, s, q := statetest.New(), Make("p"), &Queue{}
 			for _, a := range tt.adds {
 				if err := q.Add(st, s, "k", a.due, []byte(a.pay)); err != nil {
 					t.Fatal(err)
@@ -165,12 +110,12 @@ func TestQueueMatchesSpecificationThroughMissesAndRollbacks(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		s := Make("p")
 		cached := &Queue{}
-		refs, stores := map[string]*ref{}, map[string]*store{} // state is per key
+		refs, stores := map[string]*ref{}, map[string]*statetest.Store{} // state is per key
 		var clock int64
 		for step := 0; step < 400; step++ {
 			key := fmt.Sprint("k", rng.IntN(3))
 			if refs[key] == nil {
-				refs[key], stores[key] = &ref{}, newStore()
+				refs[key], stores[key] = &ref{}, statetest.New()
 			}
 			st := stores[key]
 			q := cached
@@ -180,7 +125,7 @@ func TestQueueMatchesSpecificationThroughMissesAndRollbacks(t *testing.T) {
 			// A bundle that fails after its writes: state rolls back, the
 			// cached copy does not.
 			if rng.IntN(6) == 0 {
-				before := st.snapshot()
+				before := st.Snapshot()
 				if rng.IntN(2) == 0 {
 					if err := q.Add(st, s, key, clock+rng.Int64N(50), []byte("lost")); err != nil {
 						t.Fatal(err)
@@ -188,7 +133,7 @@ func TestQueueMatchesSpecificationThroughMissesAndRollbacks(t *testing.T) {
 				} else if _, _, err := q.Take(st, s, key, clock); err != nil {
 					t.Fatal(err)
 				}
-				st.restore(before)
+				st.Restore(before)
 				continue
 			}
 			if rng.IntN(3) > 0 {
@@ -230,7 +175,7 @@ func TestQueueMatchesSpecificationThroughMissesAndRollbacks(t *testing.T) {
 // Bag once, not at every take, and compaction rewrites O(1) per entry.
 func TestBagIsReadOnceAndRewrittenLinearly(t *testing.T) {
 	const n = 1000
-	st, s, q := newStore(), Make("p"), &Queue{}
+	st, s, q := statetest.New(), Make("p"), &Queue{}
 	for i := range n {
 		if err := q.Add(st, s, "k", int64(i), []byte{byte(i)}); err != nil {
 			t.Fatal(err)
@@ -238,7 +183,7 @@ func TestBagIsReadOnceAndRewrittenLinearly(t *testing.T) {
 	}
 	// A fresh instance, as after a bounded input's GroupByKey: one miss.
 	q = &Queue{}
-	adds := st.bagWrites
+	adds := st.BagAdds
 	for i := range n {
 		got, _, err := q.Take(st, s, "k", int64(i))
 		if err != nil {
@@ -248,21 +193,21 @@ func TestBagIsReadOnceAndRewrittenLinearly(t *testing.T) {
 			t.Fatalf("take %d: %v", i, got)
 		}
 	}
-	if st.bagReads != 1 || q.Misses != 1 || q.Hits != n-1 {
-		t.Errorf("bag read %d times, %d misses, %d hits; want 1, 1, %d", st.bagReads, q.Misses, q.Hits, n-1)
+	if st.BagReads != 1 || q.Misses != 1 || q.Hits != n-1 {
+		t.Errorf("bag read %d times, %d misses, %d hits; want 1, 1, %d", st.BagReads, q.Misses, q.Hits, n-1)
 	}
-	if rewrites := st.bagWrites - adds; rewrites > n {
+	if rewrites := st.BagAdds - adds; rewrites > n {
 		t.Errorf("compaction rewrote %d entries for %d taken", rewrites, n)
 	}
-	if len(st.bags["p"]) != 0 {
-		t.Errorf("%d entries left in the bag", len(st.bags["p"]))
+	if st.Len("p") != 0 {
+		t.Errorf("%d entries left in the bag", st.Len("p"))
 	}
 }
 
 // Aux is returned while the queue's state is unchanged elsewhere, and
 // dropped once it may be stale.
 func TestAuxFollowsTheToken(t *testing.T) {
-	st, s, q := newStore(), Make("p"), &Queue{}
+	st, s, q := statetest.New(), Make("p"), &Queue{}
 	take := func() any {
 		t.Helper()
 		_, aux, err := q.Take(st, s, "k", 0)
@@ -282,10 +227,10 @@ func TestAuxFollowsTheToken(t *testing.T) {
 		t.Fatalf("after an add here: aux %v, want v1", aux)
 	}
 	q.SetAux("k", "v2")
-	before := st.snapshot()
+	before := st.Snapshot()
 	take() // a bundle that then fails
 	q.SetAux("k", "v3")
-	st.restore(before)
+	st.Restore(before)
 	if aux := take(); aux != nil {
 		t.Errorf("after a rollback: aux %v, want nil", aux)
 	}
@@ -310,10 +255,10 @@ func TestCorruptStateIsAnError(t *testing.T) {
 		{"entry without due", encodeIndex(index{token: 9, next: 1, stored: 1}), []byte{0x80}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, s := newStore(), Make("p")
-			st.values["p_index"] = tc.index
+			st, s := statetest.New(), Make("p")
+			st.Set("p_index", tc.index)
 			if tc.entry != nil {
-				st.bags["p"] = []any{tc.entry}
+				st.Set("p", []any{tc.entry})
 			}
 			_, _, err := (&Queue{}).Take(st, s, "k", 0)
 			if !errors.Is(err, errCorrupt) {

@@ -210,68 +210,6 @@ func (fn *labelFn) views() pending.State {
 	return pending.State{Entries: fn.Views, Index: fn.ViewsIndex}
 }
 
-// Kinds of a Views entry.
-const (
-	chunkViews   = 'v' // framed views
-	chunkLabeled = 'x' // (uvarint length, event_id, varint event time)...
-)
-
-// viewID identifies a waiting view across firings.
-type viewID struct {
-	id string
-	t  int64
-}
-
-// loadWaiting rebuilds a shard's waiting views from Views: every chunk's
-// views but those labelled since. Chunks whose windows closed were taken.
-func (fn *labelFn) loadWaiting(sp state.Provider, key string) ([]event.Event, error) {
-	entries, err := fn.viewQ.Peek(sp, fn.views(), key)
-	if err != nil {
-		return nil, err
-	}
-	gone := map[viewID]bool{}
-	var chunks [][]byte
-	for _, b := range entries {
-		if len(b) == 0 {
-			return nil, fmt.Errorf("outcome: empty views entry")
-		}
-		switch b[0] {
-		case chunkViews:
-			chunks = append(chunks, b[1:])
-		case chunkLabeled:
-			for r := b[1:]; len(r) > 0; {
-				n, k := binary.Uvarint(r)
-				if k <= 0 || n > uint64(len(r)-k) {
-					return nil, fmt.Errorf("outcome: corrupt labelled views")
-				}
-				id := string(r[k : k+int(n)])
-				r = r[k+int(n):]
-				t, k := binary.Varint(r)
-				if k <= 0 {
-					return nil, fmt.Errorf("outcome: corrupt labelled views")
-				}
-				r = r[k:]
-				gone[viewID{id, t}] = true
-			}
-		default:
-			return nil, fmt.Errorf("outcome: views entry of kind %q", b[0])
-		}
-	}
-	var waiting []event.Event
-	for _, c := range chunks {
-		vs, err := decodeEvents(c)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range vs {
-			if !gone[viewID{v.EventID, v.EventTime}] {
-				waiting = append(waiting, v)
-			}
-		}
-	}
-	return waiting, nil
-}
-
 func (fn *labelFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, b []byte, _ func(event.Event)) error {
 	end, n := binary.Varint(b)
 	if n <= 0 {
@@ -307,87 +245,69 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		}
 		events = append(events, evs...)
 	}
-	waiting, ok := aux.([]event.Event)
+	w, ok := aux.(*waiting)
 	if !ok {
-		if waiting, err = fn.loadWaiting(sp, key); err != nil {
+		if w, err = fn.loadWaiting(sp, key); err != nil {
 			return err
 		}
 	}
-	if len(events) == 0 && len(waiting) == 0 {
-		fn.batchQ.SetAux(key, waiting)
+	if len(events) == 0 && w.n == 0 {
+		fn.batchQ.SetAux(key, w)
 		return nil
 	}
-	stored := len(waiting) // waiting[:stored] are in Views
 	slices.SortFunc(events, func(a, b event.Event) int {
 		return cmp.Or(cmp.Compare(a.EventTime, b.EventTime), strings.Compare(a.EventID, b.EventID))
 	})
 	// Walk in event time; an engagement labels the covered views of its
-	// user and item, found through an index rather than a scan, since a
-	// shard holds up to a window's worth of views.
-	type pair struct{ user, item string }
-	byPair := map[pair][]int{}
-	labelledAt := make([]bool, len(waiting), len(waiting)+len(events))
-	for i := range waiting {
-		k := pair{waiting[i].UserID, waiting[i].ItemID}
-		byPair[k] = append(byPair[k], i)
-	}
+	// user and item. A stored view labelled 1 is recorded as gone, unless
+	// its chunk is taken now anyway.
+	var gone []byte
+	var goneDue mtime.Time
 	for i := range events {
 		e := &events[i]
 		k := pair{e.UserID, e.ItemID}
 		if e.Action == event.View {
-			byPair[k] = append(byPair[k], len(waiting))
-			waiting = append(waiting, *e)
-			labelledAt = append(labelledAt, false)
+			w.add(k, *e)
 			continue
 		}
-		views := byPair[k]
-		kept := views[:0]
-		for _, j := range views {
-			v := &waiting[j]
-			if e.EventTime >= v.EventTime && e.EventTime-v.EventTime <= fn.WindowMillis {
+		vs := w.byPair[k]
+		kept := vs[:0]
+		for _, v := range vs {
+			if e.EventTime >= v.e.EventTime && e.EventTime-v.e.EventTime <= fn.WindowMillis {
 				fn.pos++
-				emit(labelled(*v, 1))
-				labelledAt[j] = true
+				emit(labelled(v.e, 1))
+				if end := fn.closes(&v.e); v.stored && end > mtime.Time(ts) {
+					gone = appendGone(gone, &v.e)
+					goneDue = max(goneDue, end)
+				}
 				continue
 			}
-			kept = append(kept, j)
+			kept = append(kept, v)
 		}
-		byPair[k] = kept
+		w.set(k, kept)
 	}
-	// Drop the labelled views and those whose window closed; write what
-	// changed: the new views by the batch their window closes in, and the
-	// stored views labelled 1, due with the last of them.
+	// Label 0 the views whose window closed; store the new ones, by the
+	// batch their window closes in.
 	fresh := map[mtime.Time][]byte{}
-	var gone []byte
-	var goneDue mtime.Time
 	ends := map[mtime.Time]bool{}
-	n := 0
-	for i := range waiting {
-		v := &waiting[i]
-		end := batchEnd(deadline(v.EventTime, fn.WindowMillis))
-		if labelledAt[i] {
-			if i < stored && end > mtime.Time(ts) {
-				gone = binary.AppendUvarint(gone, uint64(len(v.EventID)))
-				gone = append(gone, v.EventID...)
-				gone = binary.AppendVarint(gone, v.EventTime)
-				goneDue = max(goneDue, end)
+	for k, vs := range w.byPair {
+		kept := vs[:0]
+		for _, v := range vs {
+			end := fn.closes(&v.e)
+			if end <= mtime.Time(ts) {
+				fn.neg++
+				emit(labelled(v.e, 0))
+				continue
 			}
-			continue
+			ends[end] = true
+			if !v.stored {
+				fresh[end] = v.e.AppendFramed(fresh[end])
+				v.stored = true
+			}
+			kept = append(kept, v)
 		}
-		// A window closes at the first batch end after its deadline.
-		if end <= mtime.Time(ts) {
-			fn.neg++
-			emit(labelled(*v, 0))
-			continue
-		}
-		ends[end] = true
-		if i >= stored {
-			fresh[end] = v.AppendFramed(fresh[end])
-		}
-		waiting[n] = *v
-		n++
+		w.set(k, kept)
 	}
-	waiting = waiting[:n]
 	// The closed windows' chunks and records go; their views were labelled.
 	if _, _, err := fn.viewQ.Take(sp, fn.views(), key, int64(ts)); err != nil {
 		return err
@@ -397,12 +317,12 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 		items = append(items, pending.Item{Due: int64(end), Payload: append([]byte{chunkViews}, fresh[end]...)})
 	}
 	if len(gone) > 0 {
-		items = append(items, pending.Item{Due: int64(goneDue), Payload: append([]byte{chunkLabeled}, gone...)})
+		items = append(items, pending.Item{Due: int64(goneDue), Payload: append([]byte{chunkGone}, gone...)})
 	}
 	if err := fn.viewQ.AddAll(sp, fn.views(), key, items); err != nil {
 		return err
 	}
-	fn.batchQ.SetAux(key, waiting)
+	fn.batchQ.SetAux(key, w)
 	// A timer per batch that closes a window, set again each firing (a
 	// tag is set once): a chain of one timer re-armed per firing would
 	// take one watermark round per batch.
@@ -415,6 +335,12 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 func (fn *labelFn) FinishBundle(ctx context.Context, _ func(event.Event)) {
 	counter.Flush(ctx, CounterPositive, &fn.pos)
 	counter.Flush(ctx, CounterNegative, &fn.neg)
+}
+
+// closes is the end of the batch in which v's window closes: the first
+// batch end after its deadline, when a firing labels it 0.
+func (fn *labelFn) closes(v *event.Event) mtime.Time {
+	return batchEnd(deadline(v.EventTime, fn.WindowMillis))
 }
 
 func labelled(v event.Event, y float64) event.Event {

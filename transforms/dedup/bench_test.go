@@ -20,11 +20,10 @@ func identity(e event.Event) event.Event { return e }
 // BenchmarkEvents runs pipelines of n events, a quarter of them repeated
 // once, on prism. The ns/event of "dedup" minus that of "passthrough" (the
 // same pipeline with a plain ParDo instead) is what de-duplication costs
-// per event on this runner: the keyed shuffle plus, per id, a state read,
-// an append and a timer whose firing clears the state, each state call a
-// round trip from the SDK to the runner. Run with -benchtime=2x; each
-// iteration starts a job. On a loaded 2-core machine: passthrough ~12µs,
-// dedup ~270µs per event.
+// per event on this runner. Run with -benchtime=2x; each iteration starts
+// a job. On the 2-core machine, 2026-12-04: passthrough 3.5µs, dedup 3.5µs
+// per event (one bundle: a few state calls per shard); with a state read,
+// an append and a timer per id, as before, dedup took 118µs.
 func BenchmarkEvents(b *testing.B) {
 	const n = 20000
 	events := make([]event.Event, 0, n)

@@ -1,34 +1,43 @@
 // Package dedup drops repeated deliveries of the same event, so that counts
 // over at-least-once sources such as Pub/Sub are exact.
 //
-// Events are keyed by event_id. The first copy of an id is passed on; every
-// later copy is dropped and counted (counter events_deduplicated), so that
-// events_read = used + dead-lettered + de-duplicated reconciles. The
-// first-seen mark of an id lives in per-key state and is cleared by an
-// event-time timer at the first copy's event time plus the horizon. Exactly:
+// Events are spread over Shards keys by a hash of event_id. The first copy
+// of an id is passed on; every later copy is dropped and counted (counter
+// events_deduplicated), so that events_read = used + dead-lettered +
+// de-duplicated reconciles. A shard remembers each id it let through until
+// an event-time timer at the first copy's event time plus the horizon,
+// rounded up to ExpiryGrain, forgets it. Exactly:
 //
 //   - A copy is dropped if an earlier copy of its id was processed and the
 //     input watermark has not yet passed that earlier copy's event time plus
-//     the horizon (the timer has not fired).
-//   - A copy processed after the watermark passed first-seen + horizon is not
-//     caught: it is passed on as a new first copy and starts a new horizon.
-//     So is every copy of an event that arrives more than the horizon behind
-//     the watermark, since its timer is already due when it is set.
+//     the horizon, rounded up to the second (the timer has not fired).
+//   - A copy processed after that is not caught: it is passed on as a new
+//     first copy and starts a new horizon. So is every copy of an event that
+//     arrives more than the horizon behind the watermark, since its timer is
+//     already due when it is set.
 //   - Copies with different content are not compared: whichever copy the
 //     runner processes first is kept, with its content, and the others are
 //     dropped. For redeliveries that is the earlier delivery; for copies
 //     that arrive together the choice is arbitrary.
 //   - Ids are compared byte for byte; parse normalises them and rejects
-//     empty ones, since all events with an empty id would share one key.
+//     empty ones.
 //
-// State per id is one boolean and one timer, so it grows with the number of
-// distinct ids seen within a horizon. The transform uses only bag state
-// and event-time timers, which every portable runner (prism, Flink,
-// Dataflow) supports.
+// State grows with the ids seen within a horizon: each id once in its
+// shard's bag, a timer per shard and second of expiries. A bundle costs a
+// few state calls per shard rather than a read and an append per event,
+// because the shard's ids are kept in the worker beside their state
+// (transforms/pending). The transform uses only bag and value state and
+// event-time timers, which every portable runner (prism, Flink, Dataflow)
+// supports.
 package dedup
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -36,9 +45,12 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	metro "github.com/dgryski/go-metro"
 
+	"github.com/pulse-analytics/pulse/transforms/batch"
 	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
+	"github.com/pulse-analytics/pulse/transforms/pending"
 )
 
 // DefaultHorizon is the horizon Events uses when given none: long enough to
@@ -50,8 +62,8 @@ const DefaultHorizon = time.Hour
 const CounterDuplicates = "events_deduplicated"
 
 func init() {
-	register.Function1x2(keyByID)
-	register.DoFn7x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, event.Event, func(beam.EventTime, event.Event), error](&dedupFn{})
+	register.DoFn3x0[beam.EventTime, event.Event, func(beam.EventTime, int, []byte)](&shardFn{})
+	register.DoFn7x1[context.Context, beam.EventTime, state.Provider, timers.Provider, int, []byte, func(beam.EventTime, event.Event), error](&dedupFn{})
 	register.Emitter2[beam.EventTime, event.Event]()
 }
 
@@ -66,52 +78,190 @@ func Events(s beam.Scope, horizon time.Duration, events beam.PCollection) beam.P
 	if ms <= 0 {
 		ms = DefaultHorizon.Milliseconds()
 	}
-	keyed := beam.ParDo(s, keyByID, events)
-	return beam.ParDo(s, newDedupFn(ms), keyed)
+	return beam.ParDo(s, newDedupFn(ms), beam.ParDo(s, &shardFn{}, events))
 }
 
-func keyByID(e event.Event) (string, event.Event) { return e.EventID, e }
+// Shards is how many keys the ids are spread over: the stateful stage's
+// parallelism. Each key's state is read once per bundle, not per event.
+const Shards = 16
 
-// dedupFn passes on the first copy of each key. Seen is non-empty once the
-// key is seen; Expiry clears it when the watermark passes the first copy's
-// event time plus the horizon.
-//
-// Seen is a bag rather than a value because each state operation is a
-// round trip to the runner and Value.Write is two (clear, then append)
-// where Bag.Add is one: a new id costs a read, an append and, when its
-// timer fires, a clear; a duplicate costs a read.
+// ExpiryGrain is what an id's expiry is rounded up to: one timer per
+// second of expiries and shard, instead of one per id.
+const ExpiryGrain = time.Second
+
+// shardFn gathers a bundle's events by id shard, each with its timestamp:
+// one element per shard and bundle reaches the stateful stage.
+type shardFn struct {
+	parts batch.Batcher[int]
+}
+
+func (fn *shardFn) ProcessElement(ts beam.EventTime, e event.Event, emit func(beam.EventTime, int, []byte)) {
+	fn.parts.Stamped = true
+	if fn.parts.Add(int(metro.Hash64Str(e.EventID, 0)%Shards), int64(ts), &e) {
+		fn.FinishBundle(emit)
+	}
+}
+
+// FinishBundle stamps each batch with its earliest event's time, so that
+// it is no later than any of them.
+func (fn *shardFn) FinishBundle(emit func(beam.EventTime, int, []byte)) {
+	fn.parts.Flush(func(k int, p batch.Part) { emit(mtime.FromMilliseconds(p.MinTS), k, p.Data) })
+}
+
+// dedupFn passes on the first copy of each id of a shard. The ids seen
+// and not yet forgotten are a pending.Queue: each bundle adds a chunk of
+// its first copies' ids per second their expiry falls in, due then, and a
+// timer at that second takes the chunks and forgets their ids. The set of
+// ids is kept beside the queue in the worker, so a bundle costs a few
+// state calls per shard, not a read and an append per id; the queue
+// rebuilds it from state when the worker's copy is stale.
 type dedupFn struct {
 	HorizonMillis int64 `json:"horizon_millis"`
 
-	Seen   state.Bag[bool]
-	Expiry timers.EventTime
+	Seen      state.Bag[[]byte]
+	SeenIndex state.Value[[]byte]
+	Expiry    timers.EventTime
 
+	queue   pending.Queue
 	dropped int64
 }
 
 func newDedupFn(horizonMillis int64) *dedupFn {
+	q := pending.Make("seen")
 	return &dedupFn{
 		HorizonMillis: horizonMillis,
-		Seen:          state.MakeBagState[bool]("seen"),
+		Seen:          q.Entries,
+		SeenIndex:     q.Index,
 		Expiry:        timers.InEventTime("expiry"),
 	}
 }
 
-func (fn *dedupFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, id string, e event.Event, emit func(beam.EventTime, event.Event)) error {
-	_, seen, err := fn.Seen.Read(sp)
+func (fn *dedupFn) state() pending.State {
+	return pending.State{Entries: fn.Seen, Index: fn.SeenIndex}
+}
+
+// seenSet maps the ids a shard remembers to their expiry (Unix ms).
+type seenSet map[string]int64
+
+func (fn *dedupFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, shard int, b []byte, emit func(beam.EventTime, event.Event)) error {
+	key := strconv.Itoa(shard)
+	aux, err := fn.queue.Aux(sp, fn.state(), key)
 	if err != nil {
 		return err
 	}
-	if seen {
-		fn.dropped++
-		return nil
+	seen, ok := aux.(seenSet)
+	if !ok {
+		if seen, err = fn.load(sp, key); err != nil {
+			return err
+		}
 	}
-	if err := fn.Seen.Add(sp, true); err != nil {
+	chunks := map[int64][]byte{}
+	err = batch.EachStamped(b, func(t int64, enc []byte) error {
+		id, err := event.BinaryID(enc)
+		if err != nil {
+			return err
+		}
+		if _, dup := seen[string(id)]; dup {
+			fn.dropped++
+			return nil
+		}
+		var e event.Event
+		if err := e.UnmarshalBinary(enc); err != nil {
+			return err
+		}
+		exp := int64(expiry(mtime.Time(t), fn.HorizonMillis))
+		seen[e.EventID] = exp
+		due := int64(roundUp(mtime.Time(exp)))
+		chunks[due] = appendSeen(chunks[due], id, exp)
+		emit(mtime.Time(t), e)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dedup: %w", err)
+	}
+	items := make([]pending.Item, 0, len(chunks))
+	for _, due := range slices.Sorted(maps.Keys(chunks)) {
+		items = append(items, pending.Item{Due: due, Payload: chunks[due]})
+		// The timer emits nothing, so it must not hold the watermark back.
+		fn.Expiry.Set(tp, mtime.Time(due).ToTime(), timers.WithTag(strconv.FormatInt(due, 10)), timers.WithNoOutputTimestamp())
+	}
+	if err := fn.queue.AddAll(sp, fn.state(), key, items); err != nil {
 		return err
 	}
-	// The timer emits nothing, so it must not hold the watermark back.
-	fn.Expiry.Set(tp, expiry(ts, fn.HorizonMillis).ToTime(), timers.WithNoOutputTimestamp())
-	emit(ts, e)
+	fn.queue.SetAux(key, seen)
+	return nil
+}
+
+// OnTimer forgets the ids whose expiry the watermark has passed. Beam
+// requires it to take ProcessElement's emitters.
+func (fn *dedupFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, shard int, _ timers.Context, _ func(beam.EventTime, event.Event)) error {
+	key := strconv.Itoa(shard)
+	chunks, aux, err := fn.queue.Take(sp, fn.state(), key, int64(ts))
+	if err != nil {
+		return err
+	}
+	seen, ok := aux.(seenSet)
+	if !ok {
+		// What is left in state is what is remembered.
+		if seen, err = fn.load(sp, key); err != nil {
+			return err
+		}
+	} else {
+		for _, c := range chunks {
+			err := eachSeen(c, func(id []byte, exp int64) {
+				// A later copy may have been let through, and remembered
+				// anew, after an earlier expiry of the same id.
+				if seen[string(id)] == exp {
+					delete(seen, string(id))
+				}
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	fn.queue.SetAux(key, seen)
+	return nil
+}
+
+// load rebuilds a shard's seen ids from its queue in state.
+func (fn *dedupFn) load(sp state.Provider, key string) (seenSet, error) {
+	chunks, err := fn.queue.Peek(sp, fn.state(), key)
+	if err != nil {
+		return nil, err
+	}
+	seen := seenSet{}
+	for _, c := range chunks {
+		if err := eachSeen(c, func(id []byte, exp int64) { seen[string(id)] = exp }); err != nil {
+			return nil, err
+		}
+	}
+	return seen, nil
+}
+
+// appendSeen appends an id and its expiry to a chunk.
+func appendSeen(b, id []byte, exp int64) []byte {
+	b = binary.AppendUvarint(b, uint64(len(id)))
+	b = append(b, id...)
+	return binary.AppendVarint(b, exp)
+}
+
+// eachSeen calls f with each id and expiry of a chunk.
+func eachSeen(b []byte, f func(id []byte, exp int64)) error {
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return fmt.Errorf("dedup: corrupt seen ids")
+		}
+		id := b[k : k+int(n)]
+		b = b[k+int(n):]
+		exp, k := binary.Varint(b)
+		if k <= 0 {
+			return fmt.Errorf("dedup: corrupt seen ids")
+		}
+		b = b[k:]
+		f(id, exp)
+	}
 	return nil
 }
 
@@ -125,10 +275,15 @@ func expiry(ts beam.EventTime, horizonMillis int64) mtime.Time {
 	return ts + mtime.Time(horizonMillis)
 }
 
-// OnTimer forgets the key. Beam requires it to take ProcessElement's
-// emitters.
-func (fn *dedupFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.Provider, id string, _ timers.Context, _ func(beam.EventTime, event.Event)) error {
-	return fn.Seen.Clear(sp)
+// roundUp is t rounded up to ExpiryGrain, capped at the end of the global
+// window.
+func roundUp(t mtime.Time) mtime.Time {
+	g := mtime.Time(ExpiryGrain.Milliseconds())
+	end := mtime.EndOfGlobalWindowTime
+	if t > end-g {
+		return end
+	}
+	return t + (g-((t%g)+g)%g)%g
 }
 
 // FinishBundle adds the bundle's drops to the counter once, as parse does,

@@ -228,6 +228,20 @@ func (q *Queue) Peek(sp state.Provider, s State, key string) ([][]byte, error) {
 	return out, nil
 }
 
+// Aux returns the value last given to SetAux for key if key's copy is
+// current, else nil, and drops it from the copy: a caller that changes
+// what it stands for gives it back with SetAux once its state is written,
+// so a call that fails half-way leaves no stale value behind.
+func (q *Queue) Aux(sp state.Provider, s State, key string) (any, error) {
+	_, kq, err := q.index(sp, s, key)
+	if err != nil || kq == nil {
+		return nil, err
+	}
+	aux := kq.aux
+	kq.aux = nil
+	return aux, nil
+}
+
 // SetAux keeps v with key's queue until the queue's state next changes
 // elsewhere; Take returns it. Call it after Take, once the state v stands
 // for is written.
@@ -252,7 +266,9 @@ func (q *Queue) index(sp state.Provider, s State, key string) (index, *keyQueue,
 	if !ok {
 		return idx, nil, nil
 	}
-	if kq.idx.token != idx.token || idx.token == 0 {
+	// Token 0 is an index never written: an empty queue, as a copy
+	// loaded from it is until it writes a token of its own.
+	if kq.idx.token != idx.token {
 		q.cached -= kq.size
 		delete(q.keys, key)
 		return idx, nil, nil

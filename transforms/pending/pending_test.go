@@ -235,6 +235,13 @@ func TestAuxFollowsTheToken(t *testing.T) {
 		t.Errorf("after a rollback: aux %v, want nil", aux)
 	}
 	q.SetAux("k", "v4")
+	if aux, err := q.Aux(st, s, "k"); err != nil || aux != "v4" {
+		t.Fatalf("Aux = %v, %v; want v4", aux, err)
+	}
+	if aux, err := q.Aux(st, s, "k"); err != nil || aux != nil {
+		t.Fatalf("Aux again = %v, %v; want nil until SetAux", aux, err)
+	}
+	q.SetAux("k", "v4")
 	if err := (&Queue{}).Add(st, s, "k", 5, []byte("y")); err != nil { // another worker
 		t.Fatal(err)
 	}

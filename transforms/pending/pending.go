@@ -78,6 +78,23 @@ type keyQueue struct {
 	aux  any
 }
 
+// Touch writes key's index with a new token and nothing else: for a
+// caller whose worker-side data changed in ways the queue does not see
+// (timers it set), so that a retry of the bundle finds its copy stale.
+func (q *Queue) Touch(sp state.Provider, s State, key string) error {
+	idx, kq, err := q.index(sp, s, key)
+	if err != nil {
+		return err
+	}
+	if err := q.writeIndex(sp, s, &idx); err != nil {
+		return err
+	}
+	if kq != nil {
+		kq.idx = idx
+	}
+	return nil
+}
+
 // Item is an entry to add: a payload due at an event time (Unix ms).
 type Item struct {
 	Due     int64

@@ -1,8 +1,11 @@
 package sessions
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/pulse-analytics/pulse/transforms/event"
@@ -51,16 +54,27 @@ func TestHitBatchCoder(t *testing.T) {
 	}
 }
 
-func TestStreamMetaCoder(t *testing.T) {
-	for _, m := range []meta{{}, {held: 3}, {held: 1, due: -5, armed: true}, {held: MaxOpenHits, due: math.MaxInt64, armed: true}} {
-		got, err := decodeMeta(m.encode())
-		if err != nil || got != m {
-			t.Errorf("decodeMeta(encode(%+v)) = %+v, %v", m, got, err)
-		}
+func TestClosedRecords(t *testing.T) {
+	var b []byte
+	want := []string{"u1@5", "@-3", "long-user-name@9223372036854775807"}
+	for _, r := range []struct {
+		user string
+		last int64
+	}{{"u1", 5}, {"", -3}, {"long-user-name", math.MaxInt64}} {
+		b = binary.AppendUvarint(b, uint64(len(r.user)))
+		b = append(b, r.user...)
+		b = binary.AppendVarint(b, r.last)
 	}
-	for _, bad := range [][]byte{{0x80}, {2, 0x80}, {2, 4, 6}} {
-		if _, err := decodeMeta(bad); err == nil {
-			t.Errorf("decodeMeta(%x) accepted corrupt state", bad)
+	var got []string
+	if err := eachClosed(b, func(u string, last int64) { got = append(got, fmt.Sprintf("%s@%d", u, last)) }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("records %q, want %q", got, want)
+	}
+	for _, bad := range [][]byte{{0x80}, {5, 'a'}, {1, 'a'}, {1, 'a', 0x80}} {
+		if err := eachClosed(bad, func(string, int64) {}); err == nil {
+			t.Errorf("eachClosed(%x) accepted corrupt records", bad)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"cmp"
 	"strconv"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -22,6 +23,9 @@ const liftShards = 256
 // rather than one per event. A batch is stamped with its earliest input's
 // timestamp, not before any input of the bundle.
 type liftFn struct {
+	// Shards is the number of keys; zero means liftShards.
+	Shards uint64 `json:"shards,omitempty"`
+
 	users  map[string]*pendingHits
 	shards map[uint64]*shardHits
 	n      int
@@ -62,7 +66,7 @@ func (fn *liftFn) flush(emit func(beam.EventTime, string, hitBatch)) {
 		fn.shards = make(map[uint64]*shardHits)
 	}
 	for user, u := range fn.users {
-		k := metro.Hash64Str(user, 0) % liftShards
+		k := metro.Hash64Str(user, 0) % cmp.Or(fn.Shards, liftShards)
 		sh := fn.shards[k]
 		if sh == nil {
 			sh = &shardHits{minTS: u.minTS}

@@ -17,10 +17,6 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/statetest"
 )
 
-type noTimers struct{}
-
-func (noTimers) Set(timers.TimerMap) {}
-
 // arrival is one bundle of one shard: its events, then a watermark.
 type arrival struct {
 	events    []event.Event
@@ -80,13 +76,13 @@ func runShard(t *testing.T, arrivals []arrival, horizon int64, forget, retry boo
 		}
 		parts.Flush(func(_ int, p batch.Part) {
 			call(func(sp state.Provider, emit func(mtime.Time, event.Event)) error {
-				return fn.ProcessElement(ctx, mtime.Time(p.MinTS), sp, noTimers{}, 0, p.Data, emit)
+				return fn.ProcessElement(ctx, mtime.Time(p.MinTS), sp, statetest.Timers{}, 0, p.Data, emit)
 			})
 		})
 		for sec := max(fired+1000, batch.Start(a.watermark, 1000)-60_000); sec <= a.watermark; sec += 1000 {
 			sec := batch.Start(sec, 1000)
 			call(func(sp state.Provider, emit func(mtime.Time, event.Event)) error {
-				return fn.OnTimer(ctx, mtime.Time(sec), sp, noTimers{}, 0, timers.Context{}, emit)
+				return fn.OnTimer(ctx, mtime.Time(sec), sp, statetest.Timers{}, 0, timers.Context{}, emit)
 			})
 			fired = sec
 		}

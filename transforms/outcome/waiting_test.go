@@ -18,10 +18,6 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/statetest"
 )
 
-type noTimers struct{}
-
-func (noTimers) Set(timers.TimerMap) {}
-
 const minute = 60000
 
 // minutes of random views and engagements over few users and items, so
@@ -78,12 +74,12 @@ func runLabeller(t *testing.T, batches map[int][]event.Event, minutes int, forge
 				b = evs[i].AppendFramed(b)
 			}
 			call(func(sp state.Provider, emit func(event.Event)) error {
-				return fn.ProcessElement(ctx, beam.EventTime(end-1), sp, noTimers{}, "0", b, emit)
+				return fn.ProcessElement(ctx, beam.EventTime(end-1), sp, statetest.Timers{}, "0", b, emit)
 			})
 		}
 		firing = m + 1
 		call(func(sp state.Provider, emit func(event.Event)) error {
-			return fn.OnTimer(ctx, mtime.Time(end), sp, noTimers{}, "0", timers.Context{}, emit)
+			return fn.OnTimer(ctx, mtime.Time(end), sp, statetest.Timers{}, "0", timers.Context{}, emit)
 		})
 	}
 	slices.Sort(got)

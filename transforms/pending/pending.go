@@ -32,8 +32,11 @@ import (
 )
 
 // MaxCachedBytes bounds the payload bytes a Queue keeps in memory; beyond
-// it keys are evicted and read from state at their next Take.
-const MaxCachedBytes = 256 << 20
+// it keys are evicted and read from state at their next call, which is
+// correct but slow: a queue that holds more than this (de-duplication's
+// ids of a long horizon at a high rate) is re-read every bundle. Values
+// given to SetAux are not counted.
+const MaxCachedBytes = 1 << 30
 
 // State is a key's queue in Beam state. Beam finds state only in a DoFn's
 // own fields, so the DoFn declares both and passes them in.

@@ -2,6 +2,7 @@ package pending
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -31,15 +32,7 @@ func (r *ref) take(ts int64) []string {
 		}
 		return false
 	})
-	slices.SortStableFunc(due, func(a, b item) int {
-		switch {
-		case a.due < b.due:
-			return -1
-		case a.due > b.due:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(due, func(a, b item) int { return cmp.Compare(a.due, b.due) })
 	out := []string{}
 	for _, it := range due {
 		out = append(out, it.pay)

@@ -18,11 +18,6 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/statetest"
 )
 
-// firedTimers records the times of the timers a DoFn sets.
-type firedTimers map[int64]bool
-
-func (f firedTimers) Set(t timers.TimerMap) { f[int64(t.FireTimestamp)] = true }
-
 // streamRun feeds bundles of random hits of a few users, some behind the
 // watermark, to one shard, and after each fires the timers the shard set
 // that the watermark has passed, in time order. It returns the rows, with
@@ -34,7 +29,7 @@ func streamRun(t *testing.T, seed uint64, forget, retry bool) []string {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	fn := newStreamFn(gap*time.Millisecond, 6)
 	st := statetest.New()
-	tm := firedTimers{}
+	tm := statetest.Timers{}
 	var rows []string
 	var firing int64 // when rows are emitted: a late close is a difference
 	emit := func(r Row) {
@@ -129,7 +124,7 @@ func TestStreamRebuildsFromState(t *testing.T) {
 // timer with the bundle, so the worker's copy may not be taken as current.
 func TestRetriedFiringSetsItsTimerAgain(t *testing.T) {
 	fn := newStreamFn(10*time.Second, 100)
-	st, tm := statetest.New(), firedTimers{}
+	st, tm := statetest.New(), statetest.Timers{}
 	ctx := context.Background()
 	for _, h := range []hit{{Time: 0}, {Time: 5000}} {
 		if err := fn.ProcessElement(ctx, mtime.Time(h.Time), st, tm, "0", hitBatch{Users: []userHits{{User: "u", Hits: []hit{h}}}}, func(Row) {}); err != nil {

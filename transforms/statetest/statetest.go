@@ -1,6 +1,7 @@
 // Package statetest serves Beam user state from memory, for unit tests of
 // the logic of stateful DoFns: Value and Bag state through the SDK's
-// state.Provider, with snapshots to roll a failed bundle back. Pipelines
+// state.Provider, with snapshots to roll a failed bundle back, and a
+// timers.Provider that records the timers set. Pipelines
 // are tested on prism; this reaches what prism will not do on demand
 // (a retried bundle, a worker whose copy of state is stale).
 package statetest
@@ -9,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 )
 
 // Store is one key's committed Value and Bag state. A Bag is returned in
@@ -96,3 +98,10 @@ func (s *Store) Restore(c *Store) {
 	c = c.Snapshot() // c stays usable
 	s.values, s.bags = c.values, c.bags
 }
+
+// Timers records the event times of the timers a DoFn sets: a
+// timers.Provider for calling OnTimer-bearing DoFns directly.
+type Timers map[int64]bool
+
+// Set implements timers.Provider.
+func (t Timers) Set(m timers.TimerMap) { t[int64(m.FireTimestamp)] = true }

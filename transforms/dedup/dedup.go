@@ -26,7 +26,10 @@
 // shard's bag, a timer per shard and second of expiries. A bundle costs a
 // few state calls per shard rather than a read and an append per event,
 // because the shard's ids are kept in the worker beside their state
-// (transforms/pending). The transform uses only bag and value state and
+// (transforms/pending): about 50 bytes per id in state and again in the
+// worker, so 1 000 events/s over the default hour hold ~180 MB of each,
+// and past pending.MaxCachedBytes on one worker every bundle re-reads its
+// shard. The transform uses only bag and value state and
 // event-time timers, which every portable runner (prism, Flink, Dataflow)
 // supports.
 package dedup

@@ -197,9 +197,17 @@ func (fn *dedupFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 
 // OnTimer forgets the ids whose expiry the watermark has passed. Beam
 // requires it to take ProcessElement's emitters.
-func (fn *dedupFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, shard int, _ timers.Context, _ func(beam.EventTime, event.Event)) error {
+//
+// The firing time is the tag: the Go SDK passes a timer's output
+// timestamp as its event time, and these timers have none (the end of
+// the global window), so taking that would forget every id at once.
+func (fn *dedupFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.Provider, shard int, tc timers.Context, _ func(beam.EventTime, event.Event)) error {
+	now, err := strconv.ParseInt(tc.Tag, 10, 64)
+	if err != nil {
+		return fmt.Errorf("dedup: expiry timer tag %q: %w", tc.Tag, err)
+	}
 	key := strconv.Itoa(shard)
-	chunks, aux, err := fn.queue.Take(sp, fn.state(), key, int64(ts))
+	chunks, aux, err := fn.queue.Take(sp, fn.state(), key, now)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
@@ -82,7 +83,8 @@ func runShard(t *testing.T, arrivals []arrival, horizon int64, forget, retry boo
 		for sec := max(fired+1000, batch.Start(a.watermark, 1000)-60_000); sec <= a.watermark; sec += 1000 {
 			sec := batch.Start(sec, 1000)
 			call(func(sp state.Provider, emit func(mtime.Time, event.Event)) error {
-				return fn.OnTimer(ctx, mtime.Time(sec), sp, statetest.Timers{}, 0, timers.Context{}, emit)
+				// As the SDK calls it: tagged with its time, no timestamp.
+				return fn.OnTimer(ctx, sp, statetest.Timers{}, 0, timers.Context{Family: "expiry", Tag: strconv.FormatInt(sec, 10)}, emit)
 			})
 			fired = sec
 		}

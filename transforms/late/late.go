@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -158,12 +159,21 @@ func (fn *guardFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	return nil
 }
 
-func (fn *guardFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, _ string, tc timers.Context, _ func(beam.EventTime, event.Event), _ func(deadletter.Row)) error {
+// OnTimer marks the key's window expired, and forgets it Retention later.
+// The expiry's time comes from the key: the Go SDK passes OnTimer a
+// timer's output timestamp, and these timers have none (the end of
+// time), from which the forget timer would never fire.
+func (fn *guardFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.Provider, key string, tc timers.Context, _ func(beam.EventTime, event.Event), _ func(deadletter.Row)) error {
 	if tc.Tag == forget {
-		fn.Expired.Clear(sp)
-		return nil
+		return fn.Expired.Clear(sp)
 	}
-	fn.Timer.Set(tp, ts.ToTime().Add(Retention), timers.WithTag(forget), timers.WithNoOutputTimestamp())
+	start, _, ok := strings.Cut(key, "/")
+	ms, err := strconv.ParseInt(start, 10, 64)
+	if !ok || err != nil {
+		return fmt.Errorf("late guard: key %q is not window start/shard", key)
+	}
+	fired := ms + fn.WindowMillis + fn.LatenessMillis // exp+1 of ProcessElement
+	fn.Timer.Set(tp, mtime.FromMilliseconds(fired).ToTime().Add(Retention), timers.WithTag(forget), timers.WithNoOutputTimestamp())
 	return fn.Expired.Write(sp, true)
 }
 

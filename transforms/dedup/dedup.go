@@ -152,11 +152,9 @@ func (fn *dedupFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	if err != nil {
 		return err
 	}
-	seen, ok := aux.(seenSet)
-	if !ok {
-		if seen, err = fn.load(sp, key); err != nil {
-			return err
-		}
+	seen, err := fn.seenOf(sp, key, aux)
+	if err != nil {
+		return err
 	}
 	chunks := map[int64][]byte{}
 	err = batch.EachStamped(b, func(t int64, enc []byte) error {
@@ -211,28 +209,39 @@ func (fn *dedupFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.Pro
 	if err != nil {
 		return err
 	}
-	seen, ok := aux.(seenSet)
-	if !ok {
+	if aux == nil {
 		// What is left in state is what is remembered.
-		if seen, err = fn.load(sp, key); err != nil {
+		seen, err := fn.load(sp, key)
+		if err != nil {
 			return err
 		}
-	} else {
-		for _, c := range chunks {
-			err := eachSeen(c, func(id []byte, exp int64) {
-				// A later copy may have been let through, and remembered
-				// anew, after an earlier expiry of the same id.
-				if seen[string(id)] == exp {
-					delete(seen, string(id))
-				}
-			})
-			if err != nil {
-				return err
+		fn.queue.SetAux(key, seen)
+		return nil
+	}
+	seen := aux.(seenSet)
+	for _, c := range chunks {
+		err := eachSeen(c, func(id []byte, exp int64) {
+			// A later copy may have been let through, and remembered
+			// anew, after an earlier expiry of the same id.
+			if seen[string(id)] == exp {
+				delete(seen, string(id))
 			}
+		})
+		if err != nil {
+			return err
 		}
 	}
 	fn.queue.SetAux(key, seen)
 	return nil
+}
+
+// seenOf is the shard's remembered ids: the worker's copy if the queue
+// gave one back, else rebuilt from state.
+func (fn *dedupFn) seenOf(sp state.Provider, key string, aux any) (seenSet, error) {
+	if seen, ok := aux.(seenSet); ok {
+		return seen, nil
+	}
+	return fn.load(sp, key)
 }
 
 // load rebuilds a shard's seen ids from its queue in state.

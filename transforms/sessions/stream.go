@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -244,7 +245,9 @@ func (fn *streamFn) closeSessions(user string, u *openUser, now int64, emit func
 		last, ok = hits[i-1].Time, true
 		start = i
 	}
-	u.hits = slices.Clone(hits[start:])
+	if start > 0 {
+		u.hits = slices.Clone(hits[start:]) // let the closed hits go
+	}
 	return last, ok
 }
 
@@ -260,7 +263,7 @@ func firstClose(hits []hit, gap int64) int64 {
 func (fn *streamFn) arm(tp timers.Provider, sh *shard, user string, u *openUser, at int64) {
 	u.due = at
 	heap.Push(&sh.due, dueUser{at: at, user: user})
-	fn.Close.Set(tp, mtime.Time(at).ToTime(), timers.WithTag(fmt.Sprint(at)))
+	fn.Close.Set(tp, mtime.Time(at).ToTime(), timers.WithTag(strconv.FormatInt(at, 10)))
 }
 
 // roundUp is t rounded up to CloseGrain, capped at the end of the global

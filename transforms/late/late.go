@@ -107,9 +107,23 @@ func (fn *liftFn) ProcessElement(ts beam.EventTime, e event.Event, emit func(bea
 
 func (fn *liftFn) FinishBundle(emit func(beam.EventTime, string, []byte)) {
 	fn.parts.Flush(func(k liftKey, p batch.Part) {
-		key := strconv.FormatInt(k.start, 10) + "/" + strconv.FormatUint(uint64(k.shard), 10)
-		emit(mtime.FromMilliseconds(p.MinTS), key, p.Data)
+		emit(mtime.FromMilliseconds(p.MinTS), k.String(), p.Data)
 	})
+}
+
+// String is the key a batch of k is grouped under: "start/shard".
+func (k liftKey) String() string {
+	return strconv.FormatInt(k.start, 10) + "/" + strconv.FormatUint(uint64(k.shard), 10)
+}
+
+// windowStart reads the window start back from a liftKey's String.
+func windowStart(key string) (int64, error) {
+	start, _, ok := strings.Cut(key, "/")
+	ms, err := strconv.ParseInt(start, 10, 64)
+	if !ok || err != nil {
+		return 0, fmt.Errorf("late guard: key %q is not window start/shard", key)
+	}
+	return ms, nil
 }
 
 type guardFn struct {
@@ -167,12 +181,11 @@ func (fn *guardFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.Pro
 	if tc.Tag == forget {
 		return fn.Expired.Clear(sp)
 	}
-	start, _, ok := strings.Cut(key, "/")
-	ms, err := strconv.ParseInt(start, 10, 64)
-	if !ok || err != nil {
-		return fmt.Errorf("late guard: key %q is not window start/shard", key)
+	start, err := windowStart(key)
+	if err != nil {
+		return err
 	}
-	fired := ms + fn.WindowMillis + fn.LatenessMillis // exp+1 of ProcessElement
+	fired := start + fn.WindowMillis + fn.LatenessMillis // exp+1 of ProcessElement
 	fn.Timer.Set(tp, mtime.FromMilliseconds(fired).ToTime().Add(Retention), timers.WithTag(forget), timers.WithNoOutputTimestamp())
 	return fn.Expired.Write(sp, true)
 }

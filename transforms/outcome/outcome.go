@@ -263,50 +263,35 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	// its chunk is taken now anyway.
 	var gone []byte
 	var goneDue mtime.Time
+	var added []*view
 	for i := range events {
 		e := &events[i]
 		k := pair{e.UserID, e.ItemID}
 		if e.Action == event.View {
-			w.add(k, *e)
+			added = append(added, w.add(k, *e, fn.closes(e)))
 			continue
 		}
-		vs := w.byPair[k]
-		kept := vs[:0]
-		for _, v := range vs {
-			if e.EventTime >= v.e.EventTime && e.EventTime-v.e.EventTime <= fn.WindowMillis {
-				fn.pos++
-				emit(labelled(v.e, 1))
-				if end := fn.closes(&v.e); v.stored && end > mtime.Time(ts) {
-					gone = appendGone(gone, &v.e)
-					goneDue = max(goneDue, end)
-				}
-				continue
+		for _, v := range w.engage(k, e, fn.WindowMillis) {
+			fn.pos++
+			emit(labelled(v.e, 1))
+			if v.stored && v.end > mtime.Time(ts) {
+				gone = appendGone(gone, &v.e)
+				goneDue = max(goneDue, v.end)
 			}
-			kept = append(kept, v)
 		}
-		w.set(k, kept)
 	}
 	// Label 0 the views whose window closed; store the new ones, by the
 	// batch their window closes in.
+	w.close(mtime.Time(ts), func(v *view) {
+		fn.neg++
+		emit(labelled(v.e, 0))
+	})
 	fresh := map[mtime.Time][]byte{}
-	ends := map[mtime.Time]bool{}
-	for k, vs := range w.byPair {
-		kept := vs[:0]
-		for _, v := range vs {
-			end := fn.closes(&v.e)
-			if end <= mtime.Time(ts) {
-				fn.neg++
-				emit(labelled(v.e, 0))
-				continue
-			}
-			ends[end] = true
-			if !v.stored {
-				fresh[end] = v.e.AppendFramed(fresh[end])
-				v.stored = true
-			}
-			kept = append(kept, v)
+	for _, v := range added {
+		if !v.done {
+			fresh[v.end] = v.e.AppendFramed(fresh[v.end])
+			v.stored = true
 		}
-		w.set(k, kept)
 	}
 	// The closed windows' chunks and records go; their views were labelled.
 	if _, _, err := fn.viewQ.Take(sp, fn.views(), key, int64(ts)); err != nil {
@@ -326,7 +311,7 @@ func (fn *labelFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	// A timer per batch that closes a window, set again each firing (a
 	// tag is set once): a chain of one timer re-armed per firing would
 	// take one watermark round per batch.
-	for end := range ends {
+	for _, end := range w.ends() {
 		fn.setTimer(tp, end)
 	}
 	return nil

@@ -3,42 +3,135 @@ package outcome
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 
 	"github.com/pulse-analytics/pulse/transforms/event"
 )
 
-// waiting is a shard's views waiting for their outcome, by user and item:
-// an engagement finds the views it covers without a scan, and the index
-// lives as long as the worker's copy instead of being rebuilt per firing.
+// waiting is a shard's views waiting for their outcome, by user and item
+// (an engagement finds the views it covers without a scan) and by the
+// batch end their window closes at (a firing visits only the views it
+// closes, not every waiting one). It lives as long as the worker's copy
+// instead of being rebuilt per firing.
 type waiting struct {
-	byPair map[pair][]view
-	n      int
+	byPair map[pair][]*view
+	byEnd  map[mtime.Time]*closing
+	n      int // views not yet labelled
 }
 
 type pair struct{ user, item string }
 
 type view struct {
 	e      event.Event
-	stored bool // in the Views queue
+	end    mtime.Time // batch end at which the window closes
+	stored bool       // in the Views queue
+	done   bool       // labelled
 }
 
-func newWaiting() *waiting { return &waiting{byPair: map[pair][]view{}} }
+// closing is the views whose windows close at one batch end; live counts
+// those not yet labelled.
+type closing struct {
+	views []*view
+	live  int
+}
 
-func (w *waiting) add(k pair, e event.Event) {
-	w.byPair[k] = append(w.byPair[k], view{e: e})
+func newWaiting() *waiting {
+	return &waiting{byPair: map[pair][]*view{}, byEnd: map[mtime.Time]*closing{}}
+}
+
+// add adds a view whose window closes at end.
+func (w *waiting) add(k pair, e event.Event, end mtime.Time) *view {
+	v := &view{e: e, end: end}
+	w.byPair[k] = append(w.byPair[k], v)
+	c := w.byEnd[end]
+	if c == nil {
+		c = &closing{}
+		w.byEnd[end] = c
+	}
+	c.views = append(c.views, v)
+	c.live++
 	w.n++
+	return v
 }
 
-// set replaces k's views with vs, a filtered prefix of them.
-func (w *waiting) set(k pair, vs []view) {
-	w.n -= len(w.byPair[k]) - len(vs)
-	if len(vs) == 0 {
+// engage marks k's views that e covers (within windowMillis after the
+// view, inclusive) labelled, removes them and returns them.
+func (w *waiting) engage(k pair, e *event.Event, windowMillis int64) []*view {
+	vs := w.byPair[k]
+	var hit []*view
+	kept := vs[:0]
+	for _, v := range vs {
+		if e.EventTime >= v.e.EventTime && e.EventTime-v.e.EventTime <= windowMillis {
+			hit = append(hit, v)
+			w.done(v)
+			continue
+		}
+		kept = append(kept, v)
+	}
+	clear(vs[len(kept):])
+	if len(kept) == 0 {
 		delete(w.byPair, k)
+	} else {
+		w.byPair[k] = kept
+	}
+	return hit
+}
+
+// done marks v labelled; a batch end left with no live views is dropped.
+func (w *waiting) done(v *view) {
+	v.done = true
+	w.n--
+	if c := w.byEnd[v.end]; c != nil {
+		if c.live--; c.live == 0 {
+			delete(w.byEnd, v.end)
+		}
+	}
+}
+
+// close labels, removes and hands to f the views whose windows close at
+// or before ts.
+func (w *waiting) close(ts mtime.Time, f func(*view)) {
+	for end, c := range w.byEnd {
+		if end > ts {
+			continue
+		}
+		delete(w.byEnd, end)
+		for _, v := range c.views {
+			if v.done {
+				continue
+			}
+			v.done = true
+			w.n--
+			w.unpair(v)
+			f(v)
+		}
+	}
+}
+
+// unpair removes v from its pair's views.
+func (w *waiting) unpair(v *view) {
+	k := pair{v.e.UserID, v.e.ItemID}
+	vs := w.byPair[k]
+	i := slices.Index(vs, v)
+	if i < 0 {
 		return
 	}
-	w.byPair[k] = vs
+	vs = slices.Delete(vs, i, i+1)
+	if len(vs) == 0 {
+		delete(w.byPair, k)
+	} else {
+		w.byPair[k] = vs
+	}
+}
+
+// ends returns the batch ends at which waiting views close.
+func (w *waiting) ends() []mtime.Time {
+	return slices.Sorted(maps.Keys(w.byEnd))
 }
 
 // Kinds of a Views entry.
@@ -103,13 +196,8 @@ func (fn *labelFn) loadWaiting(sp state.Provider, key string) (*waiting, error) 
 		}
 		for _, v := range vs {
 			if !gone[viewID{v.EventID, v.EventTime}] {
-				w.add(pair{v.UserID, v.ItemID}, v)
+				w.add(pair{v.UserID, v.ItemID}, v, fn.closes(&v)).stored = true
 			}
-		}
-	}
-	for _, vs := range w.byPair {
-		for i := range vs {
-			vs[i].stored = true
 		}
 	}
 	return w, nil

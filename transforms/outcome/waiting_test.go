@@ -145,3 +145,30 @@ func firstDiff(a, b []string) string {
 	}
 	return "in length"
 }
+
+// Labelled views leave both indexes, and a batch end whose views were all
+// labelled 1 needs no timer: what is left is exactly what still waits.
+func TestWaitingForgetsLabelledViews(t *testing.T) {
+	w := newWaiting()
+	add := func(id, user string, at int64, end mtime.Time) {
+		w.add(pair{user, "i"}, event.Event{EventID: id, UserID: user, ItemID: "i", EventTime: at}, end)
+	}
+	add("a", "u1", 0, 2*minute)
+	add("b", "u2", 0, 2*minute)
+	add("c", "u1", 90000, 3*minute)
+	like := event.Event{UserID: "u1", ItemID: "i", EventTime: 100000}
+	if hit := w.engage(pair{"u1", "i"}, &like, 30*minute); len(hit) != 2 {
+		t.Fatalf("engage labelled %d views, want 2", len(hit))
+	}
+	if got := w.ends(); !slices.Equal(got, []mtime.Time{2 * minute}) {
+		t.Errorf("ends after engage = %v, want [%d]: 3m holds no live view", got, 2*minute)
+	}
+	var closed []string
+	w.close(2*minute, func(v *view) { closed = append(closed, v.e.EventID) })
+	if !slices.Equal(closed, []string{"b"}) {
+		t.Errorf("closed %v, want [b]", closed)
+	}
+	if w.n != 0 || len(w.byPair) != 0 || len(w.byEnd) != 0 {
+		t.Errorf("left n=%d, %d pairs, %d ends; want nothing", w.n, len(w.byPair), len(w.byEnd))
+	}
+}

@@ -200,22 +200,6 @@ func sortEvents(es []event.Event) {
 	})
 }
 
-// rewriteBag replaces a bag's contents with keep unless nothing was taken.
-func rewriteBag(sp state.Provider, bag state.Bag[[]byte], before int, keep [][]byte) error {
-	if len(keep) == before {
-		return nil
-	}
-	if err := bag.Clear(sp); err != nil {
-		return err
-	}
-	for _, r := range keep {
-		if err := bag.Add(sp, r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // shardFn trains one shard's replica of a sharded model and sends it to
 // the merger at every merge boundary: KV<Key(model, value), replica>,
 // the replica being uvarint shard, varint boundary, then the trainer
@@ -722,20 +706,23 @@ func decodePublished(b []byte) (published, error) {
 // scoreFn scores one shard's events of a sharded model with the merged
 // model of the latest boundary at or before their batch's start (version 0,
 // untrained, before the first merge): labelled examples as progressive
-// rows, unlabelled views as serving rows. Pending holds batches, Models
-// the merged models not yet superseded; its timer family is tagged with
-// the batch's timestamp.
+// rows, unlabelled views as serving rows. Pending holds batches and
+// Published the merged models not yet superseded, both pending.Queues (a
+// firing reads neither back while the worker's copy is current: models are
+// megabytes); its timer family is tagged with the batch's timestamp.
 type scoreFn struct {
 	Models []spec.Model `json:"models"`
 
-	Pending      state.Bag[[]byte]
-	PendingIndex state.Value[[]byte]
-	Published    state.Bag[[]byte]
-	Score        timers.EventTime
+	Pending        state.Bag[[]byte]
+	PendingIndex   state.Value[[]byte]
+	Published      state.Bag[[]byte]
+	PublishedIndex state.Value[[]byte]
+	Score          timers.EventTime
 
 	specs       map[string]*spec.Model
 	featurizers map[string]*spec.Featurizer
 	queue       pending.Queue
+	pubs        pending.Queue // merged models, due at their boundary
 	// cache holds the last decoded merged model per model id: every shard
 	// receives the same bytes for a version, so one decode serves all.
 	cache map[string]cachedModel
@@ -747,14 +734,19 @@ type cachedModel struct {
 }
 
 func newScoreFn(ms []spec.Model) *scoreFn {
-	p := pending.Make("pending")
+	p, pub := pending.Make("pending"), pending.Make("published")
 	return &scoreFn{
-		Models:       ms,
-		Pending:      p.Entries,
-		PendingIndex: p.Index,
-		Published:    state.MakeBagState[[]byte]("published"),
-		Score:        timers.InEventTime("score"),
+		Models:         ms,
+		Pending:        p.Entries,
+		PendingIndex:   p.Index,
+		Published:      pub.Entries,
+		PublishedIndex: pub.Index,
+		Score:          timers.InEventTime("score"),
 	}
+}
+
+func (fn *scoreFn) published() pending.State {
+	return pending.State{Entries: fn.Published, Index: fn.PublishedIndex}
 }
 
 func (fn *scoreFn) Setup() error {
@@ -777,7 +769,11 @@ func (fn *scoreFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 		fn.Score.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
 		return nil
 	case msgModel:
-		return fn.Published.Add(sp, b[1:])
+		p, err := decodePublished(b[1:])
+		if err != nil {
+			return err
+		}
+		return fn.pubs.Add(sp, fn.published(), key, p.boundary, p.raw)
 	}
 	return fmt.Errorf("learn: scorer message kind %q for %q", b[0], key)
 }
@@ -815,7 +811,7 @@ func (fn *scoreFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	if len(ready) == 0 {
 		return nil
 	}
-	pubRaw, _, err := fn.Published.Read(sp)
+	pubRaw, err := fn.pubs.Peek(sp, fn.published(), key)
 	if err != nil {
 		return err
 	}
@@ -862,12 +858,10 @@ func (fn *scoreFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Prov
 	}
 	// Keep the model in force at ts and any later one: a batch not yet
 	// ready starts after ts or in the same merge interval as ts.
-	cur := at(int64(ts))
-	var keepPub [][]byte
-	for _, p := range pubs {
-		if p.boundary >= cur.boundary {
-			keepPub = append(keepPub, p.raw)
+	if cur := at(int64(ts)); len(pubs) > 0 && pubs[0].boundary < cur.boundary {
+		if _, _, err := fn.pubs.Take(sp, fn.published(), key, cur.boundary-1); err != nil {
+			return err
 		}
 	}
-	return rewriteBag(sp, fn.Published, len(pubRaw), keepPub)
+	return nil
 }

@@ -98,8 +98,9 @@ type Tables struct {
 
 // Build adds the learn pipeline on events, a PCollection<event.Event> in
 // the global window timestamped by event time (parse.Lines' output, after
-// clean and dedup if wanted).
-func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
+// clean and dedup if wanted), or several that are its parts (see package
+// parts).
+func Build(s beam.Scope, cfg Config, events ...beam.PCollection) (Tables, error) {
 	if len(cfg.Models) == 0 {
 		return Tables{}, fmt.Errorf("learn: no models configured")
 	}
@@ -118,7 +119,7 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 	s = s.Scope("Learn")
 	var labelled beam.PCollection
 	if delayed {
-		labelled = outcome.Label(s, cfg.OutcomeWindow, cfg.Lateness, events)
+		labelled = outcome.Label(s, cfg.OutcomeWindow, cfg.Lateness, events...)
 	}
 	examples := tlearn.Route(s, ms, cfg.Batch, events, labelled)
 	out := tlearn.Train(s, tlearn.Config{Models: ms, Batch: cfg.Batch, Lateness: cfg.Lateness}, examples)

@@ -119,8 +119,10 @@ func init() {
 }
 
 // Build computes the monitor's tables from events, a PCollection of cleaned
-// event.Event in the global window, timestamped with their event time.
-func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
+// event.Event in the global window, timestamped with their event time, or
+// several that are its parts (dedup.ReplayParts; see package parts). A
+// stream comes in one part.
+func Build(s beam.Scope, cfg Config, events ...beam.PCollection) (Tables, error) {
 	if err := cfg.Validate(); err != nil {
 		return Tables{}, err
 	}
@@ -129,15 +131,15 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 	opts := cfg.WindowOptions()
 	fixed := rollup.Windowing{Fn: window.NewFixedWindows(cfg.Window), Options: opts}
 
-	items, err := rollup.PerKey(s, rollup.ByItem, fixed, events)
+	items, err := rollup.PerKey(s, rollup.ByItem, fixed, events...)
 	if err != nil {
 		return Tables{}, err
 	}
-	cats, err := rollup.PerKey(s, rollup.ByCategory, fixed, events)
+	cats, err := rollup.PerKey(s, rollup.ByCategory, fixed, events...)
 	if err != nil {
 		return Tables{}, err
 	}
-	global, err := rollup.PerKey(s, rollup.Global, fixed, events)
+	global, err := rollup.PerKey(s, rollup.Global, fixed, events...)
 	if err != nil {
 		return Tables{}, err
 	}
@@ -149,7 +151,7 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 	}
 	tcfg := cfg.Trending
 	tcfg.Options = opts
-	top, err := trending.Build(s, tcfg, events)
+	top, err := trending.Build(s, tcfg, events...)
 	if err != nil {
 		return Tables{}, err
 	}
@@ -166,11 +168,11 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (Tables, error) {
 // sessionised by a stateful DoFn (sessions.Stream), because prism merges
 // session windows wrongly under a moving watermark; a replay by a per-user
 // GroupByKey (sessions.Build).
-func userSessions(s beam.Scope, cfg Config, events beam.PCollection) beam.PCollection {
+func userSessions(s beam.Scope, cfg Config, events []beam.PCollection) beam.PCollection {
 	if cfg.Streaming {
-		return sessions.Stream(s, cfg.SessionGap, events)
+		return sessions.Stream(s, cfg.SessionGap, beam.Flatten(s, events...))
 	}
-	return sessions.Build(s, cfg.SessionGap, nil, events)
+	return sessions.Build(s, cfg.SessionGap, nil, events...)
 }
 
 func itemRow(p beam.PaneInfo, w beam.Window, item string, m rollup.Metrics) ItemMetrics {

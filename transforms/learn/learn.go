@@ -47,6 +47,7 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	_ "github.com/pulse-analytics/pulse/transforms/parse" // event.Event coder
+	"github.com/pulse-analytics/pulse/transforms/parts"
 	"github.com/pulse-analytics/pulse/transforms/pending"
 	"github.com/pulse-analytics/pulse/transforms/spec"
 )
@@ -95,7 +96,8 @@ func splitKey(k string) (model, value string) {
 	return
 }
 
-// Route returns the examples of models, grouped by Key(model, key value)
+// Route returns the examples of models in events (its parts: see package
+// parts), grouped by Key(model, key value)
 // and by batch window, as KV<string, partial batch>: the examples a bundle
 // routed to one key and one batch window, one element (see partialBatch).
 // Immediate-label models take the events that carry their label, with
@@ -112,12 +114,14 @@ func splitKey(k string) (model, value string) {
 // event; a partial batch crosses once for hundreds of them. Every partial
 // batch holds the examples of one window, so the GroupByKey drops it as
 // late data exactly when it would have dropped each of them.
-func Route(s beam.Scope, ms []spec.Model, batch time.Duration, events, labelled beam.PCollection) beam.PCollection {
+func Route(s beam.Scope, ms []spec.Model, batch time.Duration, events []beam.PCollection, labelled beam.PCollection) beam.PCollection {
 	s = s.Scope("Route")
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	out := beam.ParDo(s, &routeFn{Models: ms, Batch: batch.Milliseconds()}, events)
+	out := parts.Apply(s, events, func(s beam.Scope, events beam.PCollection) beam.PCollection {
+		return beam.ParDo(s, &routeFn{Models: ms, Batch: batch.Milliseconds()}, events)
+	})
 	if !labelled.IsValid() {
 		return out
 	}

@@ -44,6 +44,7 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/counter"
 	"github.com/pulse-analytics/pulse/transforms/event"
 	_ "github.com/pulse-analytics/pulse/transforms/parse" // event.Event coder
+	"github.com/pulse-analytics/pulse/transforms/parts"
 	"github.com/pulse-analytics/pulse/transforms/pending"
 )
 
@@ -78,19 +79,27 @@ func Engages(a event.Action) bool {
 	return a == event.Like || a == event.Comment || a == event.Share || a == event.Purchase
 }
 
-// Label takes events (global window, timestamped by event time) and
-// returns their views, in the global window, labelled: Label is 1 or 0
-// and HasLabel is set. A window under a millisecond means DefaultWindow.
+// Label takes events (global window, timestamped by event time; or its
+// parts, see package parts) and returns their views, in the global
+// window, labelled: Label is 1 or 0 and HasLabel is set. An engagement
+// window (within) under a millisecond means DefaultWindow.
 // Events up to lateness behind the watermark are still labelled (on a
 // stream, the late guard's allowed lateness); later ones are dropped by
 // the batching, so the guard must have dead-lettered them already.
-func Label(s beam.Scope, window, lateness time.Duration, events beam.PCollection) beam.PCollection {
+func Label(s beam.Scope, within, lateness time.Duration, events ...beam.PCollection) beam.PCollection {
 	s = s.Scope("Outcome")
-	ms := window.Milliseconds()
+	ms := within.Milliseconds()
 	if ms <= 0 {
 		ms = DefaultWindow.Milliseconds()
 	}
-	batches := batchParts(s, lateness, beam.ParDo(s, &liftFn{}, events))
+	// Windowed in each part: on prism a DoFn after a Flatten is a stage of
+	// its own, which would carry every lifted part again.
+	windowed := parts.Apply(s, events, func(s beam.Scope, events beam.PCollection) beam.PCollection {
+		lifted := beam.ParDo(s, &liftFn{}, events)
+		// Named scopes keep transform names stable (Dataflow --update).
+		return beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(Batch), lifted, beam.AllowedLateness(lateness))
+	})
+	batches := batchParts(s, windowed)
 	bq, vq := pending.Make("batches"), pending.Make("views")
 	return beam.ParDo(s, &labelFn{
 		WindowMillis: ms,
@@ -140,12 +149,10 @@ func (fn *liftFn) FinishBundle(emit func(beam.EventTime, string, []byte)) {
 	})
 }
 
-// batchParts groups the lifted parts into Batch windows and returns each group
-// as one encoded element, re-windowed into the global window.
-func batchParts(s beam.Scope, lateness time.Duration, parts beam.PCollection) beam.PCollection {
-	// Named scopes keep transform names stable (Dataflow --update).
-	w := beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(Batch), parts, beam.AllowedLateness(lateness))
-	g := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, w))
+// batchParts groups the lifted parts, in Batch windows, and returns each
+// group as one encoded element, re-windowed into the global window.
+func batchParts(s beam.Scope, windowed beam.PCollection) beam.PCollection {
+	g := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, windowed))
 	return beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), g)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/pulse-analytics/pulse/transforms/event"
+	"github.com/pulse-analytics/pulse/transforms/parts"
 )
 
 // Why not beam.CombinePerKey: the Go SDK's combine nodes drop the pane of
@@ -87,14 +88,18 @@ func init() {
 // window timestamped by event time, into a PCollection<KV<string, Metrics>>
 // with one element per key, window and pane. Downstream DoFns see each
 // element's window and pane.
-func PerKey(s beam.Scope, by Field, w Windowing, events beam.PCollection) (beam.PCollection, error) {
+func PerKey(s beam.Scope, by Field, w Windowing, events ...beam.PCollection) (beam.PCollection, error) {
 	bucket, err := w.bucket()
 	if err != nil {
 		return beam.PCollection{}, err
 	}
 	s = s.Scope("Rollup." + string(by))
-	partials := beam.ParDo(s, &partialFn{By: by, BucketMillis: bucket.Milliseconds()}, events)
-	windowed := beam.WindowInto(s, w.Fn, partials, w.Options...)
+	// Windowed before the parts are flattened: on prism a DoFn after a
+	// Flatten is a stage of its own, which would carry every partial again.
+	windowed := parts.Apply(s, events, func(s beam.Scope, events beam.PCollection) beam.PCollection {
+		partials := beam.ParDo(s, &partialFn{By: by, BucketMillis: bucket.Milliseconds()}, events)
+		return beam.WindowInto(s, w.Fn, partials, w.Options...)
+	})
 	return beam.ParDo(s, &mergeFn{}, beam.GroupByKey(s, windowed)), nil
 }
 

@@ -64,6 +64,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/transforms/event"
 	"github.com/pulse-analytics/pulse/transforms/pane"
+	"github.com/pulse-analytics/pulse/transforms/parts"
 )
 
 // Table is the name of the sessions table, as a folder of the file sink
@@ -127,7 +128,7 @@ func init() {
 //
 // Build panics if gap is negative or under a millisecond, as Beam's
 // construction functions do for invalid pipelines.
-func Build(s beam.Scope, gap time.Duration, opts []beam.WindowIntoOption, events beam.PCollection) beam.PCollection {
+func Build(s beam.Scope, gap time.Duration, opts []beam.WindowIntoOption, events ...beam.PCollection) beam.PCollection {
 	if gap == 0 {
 		gap = DefaultGap
 	}
@@ -143,9 +144,12 @@ func Build(s beam.Scope, gap time.Duration, opts []beam.WindowIntoOption, events
 		// gives the same sessions, and prism merges session windows so
 		// slowly (about 0.6 ms an event) that this is two orders faster.
 		// A bundle's hits of one user travel as one element.
-		return beam.ParDo(s, fold, beam.GroupByKey(s, beam.ParDo(s, &liftFn{}, events)))
+		lifted := parts.Apply(s, events, func(s beam.Scope, events beam.PCollection) beam.PCollection {
+			return beam.ParDo(s, &liftFn{}, events)
+		})
+		return beam.ParDo(s, fold, beam.GroupByKey(s, lifted))
 	}
-	one := beam.ParDo(s, toHits, events)
+	one := beam.ParDo(s, toHits, beam.Flatten(s, events...))
 	windowed := beam.WindowInto(s, window.NewSessions(gap), one, opts...)
 	return beam.ParDo(s, fold, beam.GroupByKey(s, windowed))
 }

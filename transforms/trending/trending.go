@@ -16,6 +16,7 @@ import (
 
 	"github.com/pulse-analytics/pulse/transforms/event"
 	"github.com/pulse-analytics/pulse/transforms/pane"
+	"github.com/pulse-analytics/pulse/transforms/parts"
 )
 
 // Table is the name of the trending table.
@@ -97,7 +98,7 @@ func init() {
 // Build ranks the items of events, a PCollection<event.Event> in the global
 // window timestamped by event time, and returns a PCollection<Row>: K rows
 // (fewer when the scope has fewer items) per scope, window and pane.
-func Build(s beam.Scope, cfg Config, events beam.PCollection) (beam.PCollection, error) {
+func Build(s beam.Scope, cfg Config, events ...beam.PCollection) (beam.PCollection, error) {
 	if err := cfg.Validate(); err != nil {
 		return beam.PCollection{}, err
 	}
@@ -113,8 +114,11 @@ func Build(s beam.Scope, cfg Config, events beam.PCollection) (beam.PCollection,
 			weights[a] = w
 		}
 	}
-	partials := beam.ParDo(s, &partialFn{BucketMillis: cfg.Period.Milliseconds(), Weights: weights}, events)
-	windowed := beam.WindowInto(s, window.NewSlidingWindows(cfg.Period, cfg.Size), partials, cfg.Options...)
+	// Windowed in each part, as rollup.PerKey explains.
+	windowed := parts.Apply(s, events, func(s beam.Scope, events beam.PCollection) beam.PCollection {
+		partials := beam.ParDo(s, &partialFn{BucketMillis: cfg.Period.Milliseconds(), Weights: weights}, events)
+		return beam.WindowInto(s, window.NewSlidingWindows(cfg.Period, cfg.Size), partials, cfg.Options...)
+	})
 	return beam.ParDo(s, &rankFn{K: cfg.K}, beam.GroupByKey(s, windowed)), nil
 }
 

@@ -1,0 +1,38 @@
+package parts_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+
+	"github.com/pulse-analytics/pulse/transforms/parts"
+)
+
+func TestMain(m *testing.M) { ptest.Main(m) }
+
+func upper(s string) string { return strings.ToUpper(s) }
+
+func init() { register.Function1x1(upper) }
+
+// Apply maps every part and flattens the results; one part is mapped in
+// the caller's scope, several each in a scope of its own.
+func TestApply(t *testing.T) {
+	p, s := beam.NewPipelineWithRoot()
+	ins := []beam.PCollection{beam.Create(s, "a", "b"), beam.Create(s, "c"), beam.Create(s, "d", "e")}
+	var scopes []string
+	f := func(s beam.Scope, in beam.PCollection) beam.PCollection {
+		scopes = append(scopes, s.String())
+		return beam.ParDo(s, upper, in)
+	}
+	passert.Equals(s, parts.Apply(s.Scope("Many"), ins, f), "A", "B", "C", "D", "E")
+	passert.Equals(s, parts.Apply(s.Scope("One"), ins[:1], f), "A", "B")
+	ptest.RunAndValidate(t, p)
+	want := []string{"root/Many/Part0", "root/Many/Part1", "root/Many/Part2", "root/One"}
+	if strings.Join(scopes, " ") != strings.Join(want, " ") {
+		t.Errorf("scopes %q, want %q", scopes, want)
+	}
+}

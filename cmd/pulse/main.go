@@ -40,6 +40,7 @@ var (
 	topK        = flag.Int("top_k", 10, "items per trending list")
 	sessionGap  = flag.Duration("session_gap", 30*time.Minute, "inactivity that ends a user session")
 	horizon     = flag.Duration("dedup_horizon", time.Hour, "event-time span within which copies of an event_id are dropped (streams)")
+	replayParts = flag.Int("replay_parts", job.DefaultReplayParts, "parts a file input is processed in after de-duplication, each as stages of its own (prism runs them at once)")
 	lateness    = flag.Duration("allowed_lateness", 5*time.Minute, "how long after a window's end late events still update it (streams)")
 	early       = flag.Duration("early_firing", 10*time.Second, "processing time between early panes (streams); negative for none")
 
@@ -140,6 +141,7 @@ func jobConfig() job.Config {
 	cfg.Monitor.Lateness = *lateness
 	cfg.Monitor.EarlyFiring = *early
 	cfg.DedupHorizon = *horizon
+	cfg.ReplayParts = *replayParts
 	cfg.Pseudonymize = pseudo.Config{KeyFile: *keyFile, KeyEnv: *keyEnv, KeepRawUserIDs: *keepIDs, KeepText: *keepText}
 	return cfg
 }

@@ -3,6 +3,7 @@
 package job
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -31,6 +32,11 @@ const (
 	All = "all"
 )
 
+// DefaultReplayParts is how many parts a bounded input is processed in
+// after de-duplication: prism runs each part's stages at once, so two keep
+// both cores of a small machine busy (docs/benchmarks.md).
+const DefaultReplayParts = 2
+
 // Config is a whole job's configuration.
 type Config struct {
 	// Pipeline is the pipeline to run: monitor, learn or all.
@@ -51,6 +57,10 @@ type Config struct {
 	// DedupHorizon is how long, in event time, an event_id is remembered
 	// to drop its copies (default 1h).
 	DedupHorizon time.Duration
+	// ReplayParts is how many parts a bounded input is split into after
+	// de-duplication, each processed as stages of its own (see package
+	// parts); zero means DefaultReplayParts. A stream is one part.
+	ReplayParts int
 	// Monitor configures the monitor pipeline.
 	Monitor monitor.Config
 	// Learn configures the learn pipeline; no models means the shipped
@@ -87,6 +97,9 @@ func (c Config) Validate() error {
 		}
 	} else if strings.Contains(c.Output, "://") {
 		return fmt.Errorf("--output=%q: want a local directory or bigquery://PROJECT/DATASET", c.Output)
+	}
+	if c.ReplayParts < 0 {
+		return fmt.Errorf("--replay_parts=%d: want 0 (the default) or more", c.ReplayParts)
 	}
 	if err := c.Pseudonymize.Validate(); err != nil {
 		return err
@@ -148,30 +161,29 @@ func Build(s beam.Scope, cfg Config) error {
 	dead = pseudo.DeadLetters(s, cfg.Pseudonymize, dead)
 	// Bounded input de-duplicates with a GroupByKey; state, needed for an
 	// unbounded stream, costs a runner round trip per event.
-	if cfg.Monitor.Streaming {
-		events = dedup.Events(s, cfg.DedupHorizon, events)
-	} else {
-		m := cfg.Monitor.WithDefaults()
-		events = dedup.Replay(s, dedupBucket(m), events)
-	}
+	var parts []beam.PCollection
 	deadRows := []beam.PCollection{dead}
 	if cfg.Monitor.Streaming {
-		var tooLate beam.PCollection
 		m := cfg.Monitor.WithDefaults()
-		events, tooLate = late.Guard(s, m.Window, m.Lateness, late.Shards, events)
+		events = dedup.Events(s, cfg.DedupHorizon, events)
+		events, tooLate := late.Guard(s, m.Window, m.Lateness, late.Shards, events)
+		parts = []beam.PCollection{events}
 		deadRows = append(deadRows, tooLate)
+	} else {
+		n := cmp.Or(cfg.ReplayParts, DefaultReplayParts)
+		parts = dedup.ReplayParts(s, dedupBucket(cfg.Monitor.WithDefaults()), n, events)
 	}
 	write(s, deadletter.Table, beam.Flatten(s.Scope("DeadLetter"), deadRows...))
 
 	if cfg.Pipeline == Learn || cfg.Pipeline == All {
-		if err := buildLearn(s, cfg, write, events); err != nil {
+		if err := buildLearn(s, cfg, write, parts); err != nil {
 			return err
 		}
 	}
 	if cfg.Pipeline == Learn {
 		return nil
 	}
-	t, err := monitor.Build(s, cfg.Monitor, events)
+	t, err := monitor.Build(s, cfg.Monitor, parts...)
 	if err != nil {
 		return err
 	}
@@ -183,7 +195,7 @@ func Build(s beam.Scope, cfg Config) error {
 	return nil
 }
 
-func buildLearn(s beam.Scope, cfg Config, write func(beam.Scope, string, beam.PCollection), events beam.PCollection) error {
+func buildLearn(s beam.Scope, cfg Config, write func(beam.Scope, string, beam.PCollection), events []beam.PCollection) error {
 	lc := cfg.Learn
 	if cfg.Monitor.Streaming && lc.Lateness == 0 {
 		lc.Lateness = cfg.Monitor.WithDefaults().Lateness
@@ -191,7 +203,7 @@ func buildLearn(s beam.Scope, cfg Config, write func(beam.Scope, string, beam.PC
 	if len(lc.Models) == 0 {
 		lc.Models = learn.DefaultModels()
 	}
-	t, err := learn.Build(s, lc, events)
+	t, err := learn.Build(s, lc, events...)
 	if err != nil {
 		return err
 	}

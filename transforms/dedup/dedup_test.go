@@ -59,13 +59,17 @@ func run(t *testing.T, p *beam.Pipeline) map[string]int64 {
 }
 
 // TestBatch runs a bounded input in which five of twenty events are
-// delivered two to four times, through Events (state) and Replay (a
-// GroupByKey): both keep exactly one copy of each id.
+// delivered two to four times, through Events (state), Replay (a
+// GroupByKey) and ReplayParts: each keeps exactly one copy of each id.
 func TestBatch(t *testing.T) {
 	for name, dedupe := range map[string]func(beam.Scope, time.Duration, beam.PCollection) beam.PCollection{
 		"Events": dedup.Events,
 		"Replay": func(s beam.Scope, _ time.Duration, c beam.PCollection) beam.PCollection {
 			return dedup.Replay(s, time.Minute, c)
+		},
+		// The parts together: each id in exactly one of them.
+		"ReplayParts": func(s beam.Scope, _ time.Duration, c beam.PCollection) beam.PCollection {
+			return beam.Flatten(s, dedup.ReplayParts(s, time.Minute, 3, c)...)
 		},
 	} {
 		t.Run(name, func(t *testing.T) { testBatch(t, dedupe) })

@@ -22,6 +22,8 @@ func init() {
 	register.Emitter3[beam.EventTime, int, []byte]()
 	register.DoFn5x1[context.Context, beam.EventTime, int, func(*[]byte) bool, func(beam.EventTime, event.Event), error](&replayFn{})
 	register.Iter1[[]byte]()
+	register.DoFn3x0[int, []byte, func(int, []byte)](&partFn{})
+	register.Emitter2[int, []byte]()
 }
 
 // Replay is Events for bounded input, such as a replayed file: it groups
@@ -44,13 +46,47 @@ func init() {
 // bucket and shard travel as one element (combiner lifting by hand), since
 // the runner's cost is per element far more than per byte.
 func Replay(s beam.Scope, bucket time.Duration, events beam.PCollection) beam.PCollection {
+	return ReplayParts(s, bucket, 1, events)[0]
+}
+
+// ReplayParts is Replay with its output split into n parts by shard of
+// event id (see package parts): each part's grouping, and whatever the
+// caller fuses after it, runs as a stage of its own. n below 2 means one
+// part, named as Replay's.
+func ReplayParts(s beam.Scope, bucket time.Duration, n int, events beam.PCollection) []beam.PCollection {
 	s = s.Scope("DedupReplay")
+	batches := beam.ParDo(s, &liftFn{BucketMillis: bucket.Milliseconds()}, events)
+	if n < 2 {
+		return []beam.PCollection{replayPart(s, bucket, batches)}
+	}
+	out := make([]beam.PCollection, n)
+	for i := range out {
+		ps := s.Scope(fmt.Sprintf("Part%d", i))
+		out[i] = replayPart(ps, bucket, beam.ParDo(ps, &partFn{Part: i, Parts: n}, batches))
+	}
+	return out
+}
+
+// replayPart groups batches by bucket and shard and keeps one copy of each
+// id.
+func replayPart(s beam.Scope, bucket time.Duration, batches beam.PCollection) beam.PCollection {
 	// Each WindowInto gets its own scope, so transform names do not depend
 	// on the order of construction (stable names for Dataflow --update).
-	batches := beam.ParDo(s, &liftFn{BucketMillis: bucket.Milliseconds()}, events)
 	keyed := beam.WindowInto(s.Scope("IntoBuckets"), window.NewFixedWindows(bucket), batches)
 	kept := beam.ParDo(s, &replayFn{}, beam.GroupByKey(s, keyed))
 	return beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), kept)
+}
+
+// partFn passes on the batches of one part's shards.
+type partFn struct {
+	Part  int `json:"part"`
+	Parts int `json:"parts"`
+}
+
+func (fn *partFn) ProcessElement(shard int, b []byte, emit func(int, []byte)) {
+	if shard%fn.Parts == fn.Part {
+		emit(shard, b)
+	}
 }
 
 // replayShards spreads a bucket's events over this many groups: enough to

@@ -4,7 +4,7 @@
 package jsonl
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -38,7 +38,12 @@ type writeFn struct {
 	id   string
 	seq  int
 	rows int64
-	buf  bytes.Buffer
+	// The open part: rows stream through w into tmp, renamed to its name
+	// when the bundle finishes, so the sink holds a buffer, not a bundle.
+	f    *os.File
+	tmp  string
+	name string
+	w    *bufio.Writer
 	enc  *json.Encoder
 }
 
@@ -49,7 +54,8 @@ func (fn *writeFn) Setup() error {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	fn.id = hex.EncodeToString(b[:])
-	fn.enc = json.NewEncoder(&fn.buf)
+	fn.w = bufio.NewWriterSize(nil, 1<<16)
+	fn.enc = json.NewEncoder(fn.w)
 	fn.enc.SetEscapeHTML(false)
 	return nil
 }
@@ -57,11 +63,22 @@ func (fn *writeFn) Setup() error {
 // StartBundle drops what a failed bundle left behind: the runner retries
 // those rows in a new bundle.
 func (fn *writeFn) StartBundle(ctx context.Context) {
-	fn.buf.Reset()
+	fn.discard()
 	fn.rows = 0
 }
 
 func (fn *writeFn) ProcessElement(ctx context.Context, row beam.X) error {
+	if fn.f == nil {
+		fn.seq++
+		fn.name = filepath.Join(fn.Dir, fmt.Sprintf("part-%s-%05d.jsonl", fn.id, fn.seq))
+		fn.tmp = filepath.Join(fn.Dir, "."+filepath.Base(fn.name)+".tmp")
+		f, err := os.Create(fn.tmp)
+		if err != nil {
+			return fmt.Errorf("jsonl sink: %w", err)
+		}
+		fn.f = f
+		fn.w.Reset(f)
+	}
 	// Encode appends the newline that JSON lines want.
 	if err := fn.enc.Encode(row); err != nil {
 		return fmt.Errorf("jsonl sink: encode %v: %w", reflect.TypeOf(row), err)
@@ -71,20 +88,33 @@ func (fn *writeFn) ProcessElement(ctx context.Context, row beam.X) error {
 }
 
 func (fn *writeFn) FinishBundle(ctx context.Context) error {
-	if fn.buf.Len() == 0 {
+	if fn.f == nil {
 		return nil
 	}
-	fn.seq++
-	name := filepath.Join(fn.Dir, fmt.Sprintf("part-%s-%05d.jsonl", fn.id, fn.seq))
-	tmp := filepath.Join(fn.Dir, "."+filepath.Base(name)+".tmp")
-	if err := os.WriteFile(tmp, fn.buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("jsonl sink: %w", err)
+	err := fn.w.Flush()
+	if cerr := fn.f.Close(); err == nil {
+		err = cerr
 	}
-	fn.buf.Reset()
-	if err := os.Rename(tmp, name); err != nil {
+	fn.f = nil
+	if err == nil {
+		err = os.Rename(fn.tmp, fn.name)
+	}
+	if err != nil {
+		os.Remove(fn.tmp)
 		return fmt.Errorf("jsonl sink: %w", err)
 	}
 	progress.AddWritten(fn.rows)
 	fn.rows = 0
 	return nil
+}
+
+func (fn *writeFn) Teardown() { fn.discard() }
+
+// discard removes the part a failed bundle left open.
+func (fn *writeFn) discard() {
+	if fn.f != nil {
+		fn.f.Close()
+		os.Remove(fn.tmp)
+		fn.f = nil
+	}
 }

@@ -23,10 +23,15 @@ func TestMain(m *testing.M) { ptest.Main(m) }
 
 func init() {
 	register.Function1x1(idOf)
+	register.Function1x1(copyParity)
 	register.Function1x1(idAndText)
 }
 
 func idOf(e event.Event) string { return e.EventID }
+
+// copyParity splits events in two by their text's last byte ("copy0",
+// "copy1", ...), so the copies of an id go to both halves.
+func copyParity(e event.Event) int { return int(e.Text[len(e.Text)-1]) % 2 }
 
 // idAndText names which copy of an event survived: tests give each copy a
 // different text.
@@ -70,6 +75,11 @@ func TestBatch(t *testing.T) {
 		// The parts together: each id in exactly one of them.
 		"ReplayParts": func(s beam.Scope, _ time.Duration, c beam.PCollection) beam.PCollection {
 			return beam.Flatten(s, dedup.ReplayParts(s, time.Minute, 3, c)...)
+		},
+		// Input in two parts too, with copies of an id in both.
+		"ReplayPartsOfParts": func(s beam.Scope, _ time.Duration, c beam.PCollection) beam.PCollection {
+			halves := beam.Partition(s, 2, copyParity, c)
+			return beam.Flatten(s, dedup.ReplayParts(s, time.Minute, 2, halves...)...)
 		},
 	} {
 		t.Run(name, func(t *testing.T) { testBatch(t, dedupe) })

@@ -51,29 +51,49 @@ func Replay(s beam.Scope, bucket time.Duration, events beam.PCollection) beam.PC
 
 // ReplayParts is Replay with its output split into n parts by shard of
 // event id (see package parts): each part's grouping, and whatever the
-// caller fuses after it, runs as a stage of its own. n below 2 means one
-// part, named as Replay's.
-func ReplayParts(s beam.Scope, bucket time.Duration, n int, events beam.PCollection) []beam.PCollection {
+// caller fuses after it, runs as a stage of its own. events may come in
+// parts too (source.LinesParts): each is lifted on its own and the
+// lifted batches are flattened. n below 2 means one part, named as
+// Replay's.
+func ReplayParts(s beam.Scope, bucket time.Duration, n int, events ...beam.PCollection) []beam.PCollection {
 	s = s.Scope("DedupReplay")
-	batches := beam.ParDo(s, &liftFn{BucketMillis: bucket.Milliseconds()}, events)
+	lifted := make([]beam.PCollection, len(events))
+	for i, ev := range events {
+		ls := s
+		if len(events) > 1 {
+			ls = s.Scope(fmt.Sprintf("Input%d", i))
+		}
+		lifted[i] = beam.ParDo(ls, &liftFn{BucketMillis: bucket.Milliseconds()}, ev)
+	}
 	if n < 2 {
-		return []beam.PCollection{replayPart(s, bucket, batches)}
+		return []beam.PCollection{replayPart(s, bucket, nil, lifted)}
 	}
 	out := make([]beam.PCollection, n)
 	for i := range out {
-		ps := s.Scope(fmt.Sprintf("Part%d", i))
-		out[i] = replayPart(ps, bucket, beam.ParDo(ps, &partFn{Part: i, Parts: n}, batches))
+		out[i] = replayPart(s.Scope(fmt.Sprintf("Part%d", i)), bucket, &partFn{Part: i, Parts: n}, lifted)
 	}
 	return out
 }
 
-// replayPart groups batches by bucket and shard and keeps one copy of each
-// id.
-func replayPart(s beam.Scope, bucket time.Duration, batches beam.PCollection) beam.PCollection {
+// replayPart keeps, of the lifted batches (only the shards of part, if
+// not nil), one copy of each id per bucket and shard. Batches are
+// windowed before they are flattened: on prism a DoFn after a Flatten is
+// a stage of its own.
+func replayPart(s beam.Scope, bucket time.Duration, part *partFn, lifted []beam.PCollection) beam.PCollection {
 	// Each WindowInto gets its own scope, so transform names do not depend
 	// on the order of construction (stable names for Dataflow --update).
-	keyed := beam.WindowInto(s.Scope("IntoBuckets"), window.NewFixedWindows(bucket), batches)
-	kept := beam.ParDo(s, &replayFn{}, beam.GroupByKey(s, keyed))
+	keyed := make([]beam.PCollection, len(lifted))
+	for i, b := range lifted {
+		ks := s
+		if len(lifted) > 1 {
+			ks = s.Scope(fmt.Sprintf("Input%d", i))
+		}
+		if part != nil {
+			b = beam.ParDo(ks, part, b)
+		}
+		keyed[i] = beam.WindowInto(ks.Scope("IntoBuckets"), window.NewFixedWindows(bucket), b)
+	}
+	kept := beam.ParDo(s, &replayFn{}, beam.GroupByKey(s, beam.Flatten(s, keyed...)))
 	return beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), kept)
 }
 

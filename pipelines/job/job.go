@@ -121,15 +121,31 @@ func (c Config) readConfig() (pubsub.ReadConfig, error) {
 	return rc, rc.Validate()
 }
 
-// read returns the input's events and dead-letter rows.
-func read(s beam.Scope, cfg Config) (events, dead beam.PCollection) {
+// read returns the input's parsed, cleaned and pseudonymised events and
+// its dead-letter rows, in n parts (a stream in one).
+func read(s beam.Scope, cfg Config, n int) (events, dead []beam.PCollection) {
+	prepare := func(s beam.Scope, ev, d beam.PCollection) {
+		ev = clean.Events(s, ev)
+		events = append(events, pseudo.Events(s, cfg.Pseudonymize, ev))
+		dead = append(dead, pseudo.DeadLetters(s, cfg.Pseudonymize, d))
+	}
 	if cfg.Streaming() {
 		rc, _ := cfg.readConfig() // Build validated it
 		msgs := pubsub.Read(s, rc)
-		return parse.Messages(s, cfg.Input, msgs)
+		ev, d := parse.Messages(s, cfg.Input, msgs)
+		prepare(s, ev, d)
+		return events, dead
 	}
-	lines := source.Lines(s, cfg.Input)
-	return parse.Lines(s, cfg.Input, lines)
+	lines := source.LinesParts(s, cfg.Input, n)
+	for i, l := range lines {
+		ps := s
+		if len(lines) > 1 {
+			ps = s.Scope(fmt.Sprintf("Input%d", i))
+		}
+		ev, d := parse.Lines(ps, cfg.Input, l)
+		prepare(ps, ev, d)
+	}
+	return events, dead
 }
 
 // writer returns the sink of every table of the job.
@@ -155,23 +171,24 @@ func Build(s beam.Scope, cfg Config) error {
 		cfg.Monitor.Streaming = true
 	}
 	write := writer(cfg)
-	events, dead := read(s, cfg)
-	events = clean.Events(s, events)
-	events = pseudo.Events(s, cfg.Pseudonymize, events)
-	dead = pseudo.DeadLetters(s, cfg.Pseudonymize, dead)
+	n := 1 // a stream is one part
+	if !cfg.Monitor.Streaming {
+		n = cmp.Or(cfg.ReplayParts, DefaultReplayParts)
+	}
+	// A file is read, parsed and cleaned in n parts, then de-duplicated
+	// into n parts (package parts explains why).
+	inputs, deadRows := read(s, cfg, n)
 	// Bounded input de-duplicates with a GroupByKey; state, needed for an
 	// unbounded stream, costs a runner round trip per event.
 	var parts []beam.PCollection
-	deadRows := []beam.PCollection{dead}
 	if cfg.Monitor.Streaming {
 		m := cfg.Monitor.WithDefaults()
-		events = dedup.Events(s, cfg.DedupHorizon, events)
+		events := dedup.Events(s, cfg.DedupHorizon, beam.Flatten(s, inputs...))
 		events, tooLate := late.Guard(s, m.Window, m.Lateness, late.Shards, events)
 		parts = []beam.PCollection{events}
 		deadRows = append(deadRows, tooLate)
 	} else {
-		n := cmp.Or(cfg.ReplayParts, DefaultReplayParts)
-		parts = dedup.ReplayParts(s, dedupBucket(cfg.Monitor.WithDefaults()), n, events)
+		parts = dedup.ReplayParts(s, dedupBucket(cfg.Monitor.WithDefaults()), n, inputs...)
 	}
 	write(s, deadletter.Table, beam.Flatten(s.Scope("DeadLetter"), deadRows...))
 

@@ -203,8 +203,10 @@ func sortEvents(es []event.Event) {
 // shardFn trains one shard's replica of a sharded model and sends it to
 // the merger at every merge boundary: KV<Key(model, value), replica>,
 // the replica being uvarint shard, varint boundary, then the trainer
-// state (decodeTrainer). Its timer family is tagged with the batch's
-// timestamp (train) or "m" and the boundary (train, then send).
+// state (decodeTrainer). Its timer family is tagged "m" and the
+// boundary: a firing trains the interval's batches, then sends. (Timers
+// tagged with a batch's timestamp, set by releases before 2026-12-05,
+// train without sending.)
 type shardFn struct {
 	Models []spec.Model `json:"models"`
 
@@ -257,7 +259,9 @@ func (fn *shardFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	if err := fn.queue.Add(sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, end-1, b); err != nil {
 		return err
 	}
-	fn.Train.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
+	// One firing per merge interval, not per batch: the replica is seen
+	// only at boundaries, and every firing encodes and writes the whole
+	// model (megabytes for a hashed model).
 	bd := boundaryOf(end, m.MergeEvery().Milliseconds())
 	fn.Train.Set(tp, mtime.Time(bd).ToTime(), timers.WithTag("m"+strconv.FormatInt(bd, 10)))
 	return nil

@@ -220,6 +220,7 @@ func buildLearn(s beam.Scope, cfg Config, write func(beam.Scope, string, beam.PC
 	if len(lc.Models) == 0 {
 		lc.Models = learn.DefaultModels()
 	}
+	lc.Bounded = !cfg.Monitor.Streaming
 	t, err := learn.Build(s, lc, events...)
 	if err != nil {
 		return err

@@ -85,6 +85,10 @@ type Config struct {
 	// the guard let through but behind the watermark would be dropped,
 	// uncounted, by the batching; a replay has no late data.
 	Lateness time.Duration
+	// Bounded says events end (a file replay): trainers may then wait for
+	// the end and fire once (see transforms/learn Config.Bounded). A
+	// stream leaves it false.
+	Bounded bool
 }
 
 // Tables are the pipeline's outputs. Alerts holds alerts.Row values with
@@ -122,6 +126,6 @@ func Build(s beam.Scope, cfg Config, events ...beam.PCollection) (Tables, error)
 		labelled = outcome.Label(s, cfg.OutcomeWindow, cfg.Lateness, events...)
 	}
 	examples := tlearn.Route(s, ms, cfg.Batch, events, labelled)
-	out := tlearn.Train(s, tlearn.Config{Models: ms, Batch: cfg.Batch, Lateness: cfg.Lateness}, examples)
+	out := tlearn.Train(s, tlearn.Config{Models: ms, Batch: cfg.Batch, Lateness: cfg.Lateness, Bounded: cfg.Bounded}, examples)
 	return Tables{Predictions: out.Predictions, ModelMetrics: out.Metrics, ModelSnapshots: out.Snapshots, Alerts: out.Alerts}, nil
 }

@@ -280,6 +280,13 @@ type Config struct {
 	// late guard's allowed lateness, so that nothing it lets through is
 	// dropped here.
 	Lateness time.Duration
+	// Bounded says the examples end (a file replay): the unsharded
+	// trainers and the sharded models' scorers then fire once per key,
+	// when the input ends, instead of once per batch. Their rows are the
+	// same; a trainer's firing encodes and writes the key's whole model,
+	// and a scorer's firings take turns with the merged models' arrivals.
+	// A stream must leave it false: its rows would wait for the end.
+	Bounded bool
 }
 
 // Outputs are Train's tables.
@@ -308,17 +315,17 @@ func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
 		}
 	}
 	if len(sharded) == 0 {
-		p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models), global)
+		p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models, cfg.Bounded), global)
 		return Outputs{Predictions: p, Metrics: m, Snapshots: sn, Alerts: a}
 	}
 	plain, train, score := beam.ParDo3(s, &splitFn{Sharded: sharded}, global)
-	p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models), plain)
+	p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models, cfg.Bounded), plain)
 	ss := s.Scope("Sharded")
 	replicas := beam.ParDo(ss.Scope("Shards"), newShardFn(shardedModels), train)
 	merged, mm, msn, ma := beam.ParDo4(ss.Scope("Merge"), newMergeFn(shardedModels), replicas)
 	// Every Flatten in its own scope: the SDK would name a scope's second
 	// Flatten "Flatten'1", a name that changes when one is added above.
-	sp := beam.ParDo(ss.Scope("Score"), newScoreFn(shardedModels), beam.Flatten(ss.Scope("ScoreInput"), score, merged))
+	sp := beam.ParDo(ss.Scope("Score"), newScoreFn(shardedModels, cfg.Bounded), beam.Flatten(ss.Scope("ScoreInput"), score, merged))
 	return Outputs{
 		Predictions: beam.Flatten(s.Scope("Predictions"), p, sp),
 		Metrics:     beam.Flatten(s.Scope("Metrics"), m, mm),
@@ -412,10 +419,12 @@ func decodeBatch(b []byte) (batch, error) {
 
 // trainFn is the per-(model, key) trainer. Model holds the trainer state
 // (learner, drift detector, last snapshot time); Pending and PendingIndex
-// the batches the watermark has not passed (a pending.Queue); Train is the only timer family (two hang on
-// prism), one timer per batch, tagged with the batch's end.
+// the batches the watermark has not passed (a pending.Queue); Train is
+// the only timer family (two hang on prism): one timer per batch, tagged
+// with the batch's timestamp, and the final one (only that when Bounded).
 type trainFn struct {
-	Models []spec.Model `json:"models"`
+	Models  []spec.Model `json:"models"`
+	Bounded bool         `json:"bounded"` // Config.Bounded
 
 	Model        state.Value[[]byte]
 	Pending      state.Bag[[]byte]
@@ -430,10 +439,11 @@ type trainFn struct {
 	batches     int64
 }
 
-func newTrainFn(ms []spec.Model) *trainFn {
+func newTrainFn(ms []spec.Model, bounded bool) *trainFn {
 	p := pending.Make("pending")
 	return &trainFn{
 		Models:       ms,
+		Bounded:      bounded,
 		Model:        state.MakeValueState[[]byte]("model"),
 		Pending:      p.Entries,
 		PendingIndex: p.Index,
@@ -452,7 +462,9 @@ func (fn *trainFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	if err := addBatch(&fn.queue, sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, b); err != nil {
 		return err
 	}
-	fn.Train.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
+	if !fn.Bounded {
+		fn.Train.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
+	}
 	// Fires only when the input ends (a bounded run, or a drain).
 	fn.Train.Set(tp, mtime.EndOfGlobalWindowTime.ToTime(), timers.WithTag(finalTag))
 	return nil

@@ -38,7 +38,7 @@ func runScorer(t *testing.T, forget, retry bool) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn := newScoreFn(ms)
+	fn := newScoreFn(ms, false)
 	if err := fn.Setup(); err != nil {
 		t.Fatal(err)
 	}

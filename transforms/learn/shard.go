@@ -715,7 +715,8 @@ func decodePublished(b []byte) (published, error) {
 // firing reads neither back while the worker's copy is current: models are
 // megabytes); its timer family is tagged with the batch's timestamp.
 type scoreFn struct {
-	Models []spec.Model `json:"models"`
+	Models  []spec.Model `json:"models"`
+	Bounded bool         `json:"bounded"` // Config.Bounded: score once, at the end
 
 	Pending        state.Bag[[]byte]
 	PendingIndex   state.Value[[]byte]
@@ -737,10 +738,11 @@ type cachedModel struct {
 	l       models.Learner
 }
 
-func newScoreFn(ms []spec.Model) *scoreFn {
+func newScoreFn(ms []spec.Model, bounded bool) *scoreFn {
 	p, pub := pending.Make("pending"), pending.Make("published")
 	return &scoreFn{
 		Models:         ms,
+		Bounded:        bounded,
 		Pending:        p.Entries,
 		PendingIndex:   p.Index,
 		Published:      pub.Entries,
@@ -770,7 +772,14 @@ func (fn *scoreFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 		if err := addBatch(&fn.queue, sp, pending.State{Entries: fn.Pending, Index: fn.PendingIndex}, key, b[1:]); err != nil {
 			return err
 		}
-		fn.Score.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
+		if fn.Bounded {
+			// Every model is in before the input ends: one firing scores
+			// all, instead of a firing per batch taking turns with each
+			// model's arrival (on prism, a bundle each).
+			fn.Score.Set(tp, mtime.EndOfGlobalWindowTime.ToTime(), timers.WithTag(finalTag))
+		} else {
+			fn.Score.Set(tp, ts.ToTime(), timers.WithTag(strconv.FormatInt(int64(ts), 10)))
+		}
 		return nil
 	case msgModel:
 		p, err := decodePublished(b[1:])

@@ -1,0 +1,62 @@
+package learn_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulse-analytics/pulse/pipelines/learn"
+	"github.com/pulse-analytics/pulse/transforms/alerts"
+	"github.com/pulse-analytics/pulse/transforms/gen"
+)
+
+// A bounded run's trainers fire once per key, at the end, instead of once
+// per batch: every table must hold exactly the rows of the run that fires
+// per batch.
+func TestBoundedWritesTheSameRows(t *testing.T) {
+	g, err := gen.New(gen.Config{Seed: 5, Rate: 10, Users: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	var buf []byte
+	for range 6000 { // ten minutes of event time
+		buf, _ = g.Next(buf[:0])
+		lines = append(lines, string(buf))
+	}
+	// Plus a model snapshotted every minute, not every ten.
+	ms := append(learn.DefaultModels(), parseSpecs(t, strings.Replace(rlsSpec, `"spend"`, `"spend_1m"`, 1))...)
+	var dirs [2]string
+	for i, bounded := range []bool{false, true} {
+		dirs[i] = run(t, learn.Config{Models: ms, Bounded: bounded}, lines)
+	}
+	same[learn.Prediction](t, dirs, learn.TablePredictions)
+	same[learn.ModelMetrics](t, dirs, learn.TableModelMetrics)
+	same[learn.ModelSnapshot](t, dirs, learn.TableModelSnapshots)
+	same[alerts.Row](t, dirs, "alerts")
+}
+
+// same fails t unless table holds the same rows, in any order, in both
+// directories, and some.
+func same[T any](t *testing.T, dirs [2]string, table string) {
+	t.Helper()
+	var rows [2][]string
+	for i, dir := range dirs {
+		for _, r := range readRows[T](t, dir, table) {
+			b, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows[i] = append(rows[i], string(b))
+		}
+		slices.Sort(rows[i])
+	}
+	if len(rows[0]) == 0 && table != "alerts" {
+		t.Errorf("%s: no rows", table)
+	}
+	if !slices.Equal(rows[0], rows[1]) {
+		t.Errorf("%s: %d rows per batch, %d bounded, or they differ", table, len(rows[0]), len(rows[1]))
+	}
+	t.Logf("%s: %d rows", table, len(rows[0]))
+}

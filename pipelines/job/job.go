@@ -19,6 +19,7 @@ import (
 	"github.com/pulse-analytics/pulse/transforms/jsonl"
 	"github.com/pulse-analytics/pulse/transforms/late"
 	"github.com/pulse-analytics/pulse/transforms/parse"
+	"github.com/pulse-analytics/pulse/transforms/parts"
 	"github.com/pulse-analytics/pulse/transforms/pseudo"
 	"github.com/pulse-analytics/pulse/transforms/pubsub"
 	"github.com/pulse-analytics/pulse/transforms/source"
@@ -225,7 +226,7 @@ func buildLearn(s beam.Scope, cfg Config, write func(beam.Scope, string, beam.PC
 	if err != nil {
 		return err
 	}
-	write(s, learn.TablePredictions, t.Predictions)
+	parts.Each(s, t.Predictions, func(s beam.Scope, rows beam.PCollection) { write(s, learn.TablePredictions, rows) })
 	write(s, learn.TableModelMetrics, t.ModelMetrics)
 	write(s, learn.TableModelSnapshots, t.ModelSnapshots)
 	// Model alerts share the alerts table's rows; with the monitor they

@@ -48,7 +48,7 @@ func TestLateExamplesAreLearned(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
-		jsonl.Write(s, dir, learn.TablePredictions, tables.Predictions)
+		jsonl.Write(s, dir, learn.TablePredictions, beam.Flatten(s, tables.Predictions...))
 		jsonl.Write(s, dir, learn.TableModelSnapshots, tables.ModelSnapshots)
 		if err := ptest.Run(p); err != nil {
 			t.Fatalf("lateness %v: %v", tc.lateness, err)

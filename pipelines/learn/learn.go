@@ -94,10 +94,10 @@ type Config struct {
 // Tables are the pipeline's outputs. Alerts holds alerts.Row values with
 // Scope "model" (Page-Hinkley drift of a model's loss).
 type Tables struct {
-	Predictions    beam.PCollection // of Prediction
-	ModelMetrics   beam.PCollection // of ModelMetrics
-	ModelSnapshots beam.PCollection // of ModelSnapshot
-	Alerts         beam.PCollection // of alerts.Row
+	Predictions    []beam.PCollection // of Prediction, in parts (package parts)
+	ModelMetrics   beam.PCollection   // of ModelMetrics
+	ModelSnapshots beam.PCollection   // of ModelSnapshot
+	Alerts         beam.PCollection   // of alerts.Row
 }
 
 // Build adds the learn pipeline on events, a PCollection<event.Event> in

@@ -49,7 +49,7 @@ func run(t *testing.T, cfg learn.Config, lines []string) string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	jsonl.Write(s, dir, learn.TablePredictions, tables.Predictions)
+	jsonl.Write(s, dir, learn.TablePredictions, beam.Flatten(s, tables.Predictions...))
 	jsonl.Write(s, dir, learn.TableModelMetrics, tables.ModelMetrics)
 	jsonl.Write(s, dir, learn.TableModelSnapshots, tables.ModelSnapshots)
 	jsonl.Write(s, dir, "alerts", tables.Alerts)

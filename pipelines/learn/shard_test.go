@@ -273,7 +273,7 @@ func runCounters(t *testing.T, cfg learn.Config, lines []string) (string, map[st
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	jsonl.Write(s, dir, learn.TablePredictions, tables.Predictions)
+	jsonl.Write(s, dir, learn.TablePredictions, beam.Flatten(s, tables.Predictions...))
 	jsonl.Write(s, dir, learn.TableModelMetrics, tables.ModelMetrics)
 	jsonl.Write(s, dir, learn.TableModelSnapshots, tables.ModelSnapshots)
 	res, err := beamx.RunWithMetrics(t.Context(), p)

@@ -291,7 +291,11 @@ type Config struct {
 
 // Outputs are Train's tables.
 type Outputs struct {
-	Predictions, Metrics, Snapshots, Alerts beam.PCollection
+	// Predictions come in parts (package parts): on a bounded run the
+	// unsharded trainers' and the scorers', so that each is written in
+	// the stage that makes it rather than flattened first; else one.
+	Predictions                []beam.PCollection
+	Metrics, Snapshots, Alerts beam.PCollection
 }
 
 // Train trains on examples, Route's output with the same cfg.Batch.
@@ -316,7 +320,7 @@ func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
 	}
 	if len(sharded) == 0 {
 		p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models, cfg.Bounded), global)
-		return Outputs{Predictions: p, Metrics: m, Snapshots: sn, Alerts: a}
+		return Outputs{Predictions: []beam.PCollection{p}, Metrics: m, Snapshots: sn, Alerts: a}
 	}
 	plain, train, score := beam.ParDo3(s, &splitFn{Sharded: sharded}, global)
 	p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models, cfg.Bounded), plain)
@@ -326,8 +330,12 @@ func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
 	// Every Flatten in its own scope: the SDK would name a scope's second
 	// Flatten "Flatten'1", a name that changes when one is added above.
 	sp := beam.ParDo(ss.Scope("Score"), newScoreFn(shardedModels, cfg.Bounded), beam.Flatten(ss.Scope("ScoreInput"), score, merged))
+	preds := []beam.PCollection{p, sp}
+	if !cfg.Bounded {
+		preds = []beam.PCollection{beam.Flatten(s.Scope("Predictions"), p, sp)}
+	}
 	return Outputs{
-		Predictions: beam.Flatten(s.Scope("Predictions"), p, sp),
+		Predictions: preds,
 		Metrics:     beam.Flatten(s.Scope("Metrics"), m, mm),
 		Snapshots:   beam.Flatten(s.Scope("Snapshots"), sn, msn),
 		Alerts:      beam.Flatten(s.Scope("Alerts"), a, ma),

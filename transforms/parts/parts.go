@@ -23,15 +23,27 @@ import (
 // unsplit pipeline (a streaming job's names must not change); part i of
 // several in scope "Part<i>".
 func Apply(s beam.Scope, ins []beam.PCollection, f func(beam.Scope, beam.PCollection) beam.PCollection) beam.PCollection {
+	outs := make([]beam.PCollection, 0, len(ins))
+	Each(s, ins, func(s beam.Scope, in beam.PCollection) { outs = append(outs, f(s, in)) })
+	if len(outs) == 1 {
+		return outs[0]
+	}
+	return beam.Flatten(s.Scope("Parts"), outs...)
+}
+
+// Each applies sink f to each of ins, in the scopes Apply uses. A sink per
+// part, fused into the stage that makes the part, writes a large table
+// without first flattening its rows (on prism a Flatten is a stage of its
+// own that copies every row).
+func Each(s beam.Scope, ins []beam.PCollection, f func(beam.Scope, beam.PCollection)) {
 	switch len(ins) {
 	case 0:
 		panic("parts: no input")
 	case 1:
-		return f(s, ins[0])
+		f(s, ins[0])
+		return
 	}
-	outs := make([]beam.PCollection, len(ins))
 	for i, in := range ins {
-		outs[i] = f(s.Scope(fmt.Sprintf("Part%d", i)), in)
+		f(s.Scope(fmt.Sprintf("Part%d", i)), in)
 	}
-	return beam.Flatten(s.Scope("Parts"), outs...)
 }

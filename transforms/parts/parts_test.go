@@ -36,3 +36,24 @@ func TestApply(t *testing.T) {
 		t.Errorf("scopes %q, want %q", scopes, want)
 	}
 }
+
+// Each hands every part to the sink, in the scopes Apply uses.
+func TestEach(t *testing.T) {
+	p, s := beam.NewPipelineWithRoot()
+	ins := []beam.PCollection{beam.Create(s, "a"), beam.Create(s, "b", "c")}
+	var scopes []string
+	sink := func(s beam.Scope, in beam.PCollection) {
+		scopes = append(scopes, s.String())
+		passert.Count(s, in, "rows", len(scopes))
+	}
+	parts.Each(s.Scope("Many"), ins, sink)
+	parts.Each(s.Scope("One"), ins[1:], func(s beam.Scope, in beam.PCollection) {
+		scopes = append(scopes, s.String())
+		passert.Equals(s, in, "b", "c")
+	})
+	ptest.RunAndValidate(t, p)
+	want := []string{"root/Many/Part0", "root/Many/Part1", "root/One"}
+	if strings.Join(scopes, " ") != strings.Join(want, " ") {
+		t.Errorf("scopes %q, want %q", scopes, want)
+	}
+}

@@ -2,6 +2,7 @@ package learn_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +13,9 @@ import (
 )
 
 // A bounded run's trainers fire once per key, at the end, instead of once
-// per batch: every table must hold exactly the rows of the run that fires
-// per batch.
+// per batch, and trainers and scorers run in as many parts as the events
+// come in: every table must hold exactly the rows of the run that fires
+// per batch, in one part.
 func TestBoundedWritesTheSameRows(t *testing.T) {
 	g, err := gen.New(gen.Config{Seed: 5, Rate: 10, Users: 2000})
 	if err != nil {
@@ -27,14 +29,20 @@ func TestBoundedWritesTheSameRows(t *testing.T) {
 	}
 	// Plus a model snapshotted every minute, not every ten.
 	ms := append(learn.DefaultModels(), parseSpecs(t, strings.Replace(rlsSpec, `"spend"`, `"spend_1m"`, 1))...)
-	var dirs [2]string
-	for i, bounded := range []bool{false, true} {
-		dirs[i] = run(t, learn.Config{Models: ms, Bounded: bounded}, lines)
+	want := run(t, learn.Config{Models: ms}, lines)
+	for _, parts := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint(parts, "parts"), func(t *testing.T) {
+			split := make([][]string, parts)
+			for i, l := range lines {
+				split[i%parts] = append(split[i%parts], l)
+			}
+			dirs := [2]string{want, runParts(t, learn.Config{Models: ms, Bounded: true}, split...)}
+			same[learn.Prediction](t, dirs, learn.TablePredictions)
+			same[learn.ModelMetrics](t, dirs, learn.TableModelMetrics)
+			same[learn.ModelSnapshot](t, dirs, learn.TableModelSnapshots)
+			same[alerts.Row](t, dirs, "alerts")
+		})
 	}
-	same[learn.Prediction](t, dirs, learn.TablePredictions)
-	same[learn.ModelMetrics](t, dirs, learn.TableModelMetrics)
-	same[learn.ModelSnapshot](t, dirs, learn.TableModelSnapshots)
-	same[alerts.Row](t, dirs, "alerts")
 }
 
 // same fails t unless table holds the same rows, in any order, in both

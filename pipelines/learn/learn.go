@@ -126,6 +126,6 @@ func Build(s beam.Scope, cfg Config, events ...beam.PCollection) (Tables, error)
 		labelled = outcome.Label(s, cfg.OutcomeWindow, cfg.Lateness, events...)
 	}
 	examples := tlearn.Route(s, ms, cfg.Batch, events, labelled)
-	out := tlearn.Train(s, tlearn.Config{Models: ms, Batch: cfg.Batch, Lateness: cfg.Lateness, Bounded: cfg.Bounded}, examples)
+	out := tlearn.Train(s, tlearn.Config{Models: ms, Batch: cfg.Batch, Lateness: cfg.Lateness, Bounded: cfg.Bounded, Parts: len(events)}, examples)
 	return Tables{Predictions: out.Predictions, ModelMetrics: out.Metrics, ModelSnapshots: out.Snapshots, Alerts: out.Alerts}, nil
 }

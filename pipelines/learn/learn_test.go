@@ -42,9 +42,19 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 // returns the directory holding its tables.
 func run(t *testing.T, cfg learn.Config, lines []string) string {
 	t.Helper()
+	return runParts(t, cfg, lines)
+}
+
+// runParts is run with the events in parts, one per slice of lines.
+func runParts(t *testing.T, cfg learn.Config, parts ...[]string) string {
+	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
-	events, _ := parse.Lines(s, "test", beam.CreateList(s, lines))
-	tables, err := learn.Build(s, cfg, events)
+	var events []beam.PCollection
+	for i, lines := range parts {
+		ev, _ := parse.Lines(s.Scope(fmt.Sprint("Part", i)), "test", beam.CreateList(s, lines))
+		events = append(events, ev)
+	}
+	tables, err := learn.Build(s, cfg, events...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -287,6 +287,11 @@ type Config struct {
 	// and a scorer's firings take turns with the merged models' arrivals.
 	// A stream must leave it false: its rows would wait for the end.
 	Bounded bool
+	// Parts is how many parts (package parts) the trainers and scorers
+	// run in: the unsharded trainers split by key hash, the sharded
+	// models' shard trainers and scorers by shard modulo Parts. On prism
+	// a part is a stage, and stages run at once. Zero means one.
+	Parts int
 }
 
 // Outputs are Train's tables.
@@ -318,27 +323,61 @@ func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
 			shardedModels = append(shardedModels, m)
 		}
 	}
+	n := max(cfg.Parts, 1)
+	// trainers adds the unsharded models' trainers on batches, in parts.
+	var preds, metrics, snaps, alertRows []beam.PCollection
+	trainers := func(batches beam.PCollection) {
+		ins := byKey(s.Scope("TrainerParts"), n, false, batches)
+		for i, in := range ins {
+			ps := s
+			if n > 1 {
+				ps = s.Scope(fmt.Sprintf("Part%d", i))
+			}
+			p, m, sn, a := beam.ParDo4(ps, newTrainFn(cfg.Models, cfg.Bounded), in)
+			preds, metrics, snaps, alertRows = append(preds, p), append(metrics, m), append(snaps, sn), append(alertRows, a)
+		}
+	}
 	if len(sharded) == 0 {
-		p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models, cfg.Bounded), global)
-		return Outputs{Predictions: []beam.PCollection{p}, Metrics: m, Snapshots: sn, Alerts: a}
+		trainers(global)
+		if len(preds) == 1 {
+			return Outputs{Predictions: preds, Metrics: metrics[0], Snapshots: snaps[0], Alerts: alertRows[0]}
+		}
+		return Outputs{
+			Predictions: preds,
+			Metrics:     beam.Flatten(s.Scope("Metrics"), metrics...),
+			Snapshots:   beam.Flatten(s.Scope("Snapshots"), snaps...),
+			Alerts:      beam.Flatten(s.Scope("Alerts"), alertRows...),
+		}
 	}
 	plain, train, score := beam.ParDo3(s, &splitFn{Sharded: sharded}, global)
-	p, m, sn, a := beam.ParDo4(s, newTrainFn(cfg.Models, cfg.Bounded), plain)
+	trainers(plain)
 	ss := s.Scope("Sharded")
-	replicas := beam.ParDo(ss.Scope("Shards"), newShardFn(shardedModels), train)
+	trains, scores := byKey(ss.Scope("TrainParts"), n, true, train), byKey(ss.Scope("ScoreParts"), n, true, score)
+	replicas := parts.Apply(ss.Scope("Shards"), trains, func(s beam.Scope, in beam.PCollection) beam.PCollection {
+		return beam.ParDo(s, newShardFn(shardedModels), in)
+	})
 	merged, mm, msn, ma := beam.ParDo4(ss.Scope("Merge"), newMergeFn(shardedModels), replicas)
-	// Every Flatten in its own scope: the SDK would name a scope's second
-	// Flatten "Flatten'1", a name that changes when one is added above.
-	sp := beam.ParDo(ss.Scope("Score"), newScoreFn(shardedModels, cfg.Bounded), beam.Flatten(ss.Scope("ScoreInput"), score, merged))
-	preds := []beam.PCollection{p, sp}
+	metrics, snaps, alertRows = append(metrics, mm), append(snaps, msn), append(alertRows, ma)
+	models := byKey(ss.Scope("ModelParts"), n, true, merged)
+	for i := range n {
+		ps := ss
+		if n > 1 {
+			ps = ss.Scope(fmt.Sprintf("Part%d", i))
+		}
+		// Every Flatten in its own scope: the SDK would name a scope's
+		// second Flatten "Flatten'1", a name that changes when one is
+		// added above.
+		in := beam.Flatten(ps.Scope("ScoreInput"), scores[i], models[i])
+		preds = append(preds, beam.ParDo(ps.Scope("Score"), newScoreFn(shardedModels, cfg.Bounded), in))
+	}
 	if !cfg.Bounded {
-		preds = []beam.PCollection{beam.Flatten(s.Scope("Predictions"), p, sp)}
+		preds = []beam.PCollection{beam.Flatten(s.Scope("Predictions"), preds...)}
 	}
 	return Outputs{
 		Predictions: preds,
-		Metrics:     beam.Flatten(s.Scope("Metrics"), m, mm),
-		Snapshots:   beam.Flatten(s.Scope("Snapshots"), sn, msn),
-		Alerts:      beam.Flatten(s.Scope("Alerts"), a, ma),
+		Metrics:     beam.Flatten(s.Scope("Metrics"), metrics...),
+		Snapshots:   beam.Flatten(s.Scope("Snapshots"), snaps...),
+		Alerts:      beam.Flatten(s.Scope("Alerts"), alertRows...),
 	}
 }
 

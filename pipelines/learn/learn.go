@@ -121,7 +121,7 @@ func Build(s beam.Scope, cfg Config, events ...beam.PCollection) (Tables, error)
 		return Tables{}, fmt.Errorf("learn: %w", err)
 	}
 	s = s.Scope("Learn")
-	var labelled beam.PCollection
+	var labelled []beam.PCollection
 	if delayed {
 		labelled = outcome.Label(s, cfg.OutcomeWindow, cfg.Lateness, events...)
 	}

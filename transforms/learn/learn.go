@@ -103,8 +103,8 @@ func splitKey(k string) (model, value string) {
 // Immediate-label models take the events that carry their label, with
 // Label and HasLabel set to it. Engagement models take each view of events
 // twice: unlabelled (HasLabel false) to be scored on arrival, and from
-// labelled, the output of outcome.Label, with its outcome to be learned
-// from; labelled may be the zero PCollection when no model is delayed.
+// labelled, the output of outcome.Label (its parts), with its outcome to be
+// learned from; labelled is empty when no model is delayed.
 // batch is Config.Batch (zero means DefaultBatch).
 //
 // Grouping a bundle's examples before they leave it is combiner lifting by
@@ -114,20 +114,26 @@ func splitKey(k string) (model, value string) {
 // event; a partial batch crosses once for hundreds of them. Every partial
 // batch holds the examples of one window, so the GroupByKey drops it as
 // late data exactly when it would have dropped each of them.
-func Route(s beam.Scope, ms []spec.Model, batch time.Duration, events []beam.PCollection, labelled beam.PCollection) beam.PCollection {
+func Route(s beam.Scope, ms []spec.Model, batch time.Duration, events, labelled []beam.PCollection) beam.PCollection {
 	s = s.Scope("Route")
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	out := parts.Apply(s, events, func(s beam.Scope, events beam.PCollection) beam.PCollection {
-		return beam.ParDo(s, &routeFn{Models: ms, Batch: batch.Milliseconds()}, events)
+	var out []beam.PCollection
+	parts.Each(s, events, func(s beam.Scope, events beam.PCollection) {
+		out = append(out, beam.ParDo(s, &routeFn{Models: ms, Batch: batch.Milliseconds()}, events))
 	})
-	if !labelled.IsValid() {
-		return out
+	if len(labelled) > 0 {
+		// A scope of its own names the second routeFn readably and stably
+		// (Dataflow --update), instead of an order-dependent routeFn'1.
+		parts.Each(s.Scope("Outcomes"), labelled, func(s beam.Scope, labelled beam.PCollection) {
+			out = append(out, beam.ParDo(s, &routeFn{Models: ms, Outcomes: true, Batch: batch.Milliseconds()}, labelled))
+		})
 	}
-	// A scope of its own names the second routeFn readably and stably
-	// (Dataflow --update), instead of an order-dependent routeFn'1.
-	return beam.Flatten(s, out, beam.ParDo(s.Scope("Outcomes"), &routeFn{Models: ms, Outcomes: true, Batch: batch.Milliseconds()}, labelled))
+	if len(out) == 1 {
+		return out[0]
+	}
+	return beam.Flatten(s, out...)
 }
 
 // Bounds of what routeFn holds before emitting: a partial batch is

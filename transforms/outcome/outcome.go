@@ -71,6 +71,7 @@ func init() {
 	register.Iter1[[]byte]()
 	register.DoFn7x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte, func(event.Event), error](&labelFn{})
 	register.Emitter1[event.Event]()
+	register.DoFn3x1[string, []byte, func(string, []byte), error](&partFn{})
 	register.Emitter2[string, []byte]()
 }
 
@@ -81,12 +82,13 @@ func Engages(a event.Action) bool {
 
 // Label takes events (global window, timestamped by event time; or its
 // parts, see package parts) and returns their views, in the global
-// window, labelled: Label is 1 or 0 and HasLabel is set. An engagement
+// window, labelled: Label is 1 or 0 and HasLabel is set; in as many parts
+// as events came in, split by user (a user's views are in one). An engagement
 // window (within) under a millisecond means DefaultWindow.
 // Events up to lateness behind the watermark are still labelled (on a
 // stream, the late guard's allowed lateness); later ones are dropped by
 // the batching, so the guard must have dead-lettered them already.
-func Label(s beam.Scope, within, lateness time.Duration, events ...beam.PCollection) beam.PCollection {
+func Label(s beam.Scope, within, lateness time.Duration, events ...beam.PCollection) []beam.PCollection {
 	s = s.Scope("Outcome")
 	ms := within.Milliseconds()
 	if ms <= 0 {
@@ -99,16 +101,48 @@ func Label(s beam.Scope, within, lateness time.Duration, events ...beam.PCollect
 		// Named scopes keep transform names stable (Dataflow --update).
 		return beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(Batch), lifted, beam.AllowedLateness(lateness))
 	})
-	batches := batchParts(s, windowed)
-	bq, vq := pending.Make("batches"), pending.Make("views")
-	return beam.ParDo(s, &labelFn{
-		WindowMillis: ms,
-		Batches:      bq.Entries,
-		BatchesIndex: bq.Index,
-		Views:        vq.Entries,
-		ViewsIndex:   vq.Index,
-		Decide:       timers.InEventTime("decide"),
-	}, batches)
+	// The labeller runs in as many parts as the events come in, each on
+	// the shards s with s % parts = part: on prism a part is a stage.
+	batches := []beam.PCollection{batchParts(s, windowed)}
+	ls := s // one part keeps the names of an unsplit pipeline
+	if n := len(events); n > 1 {
+		all, ps := batches[0], s.Scope("LabelParts")
+		batches = batches[:0]
+		for i := range n {
+			batches = append(batches, beam.ParDo(ps.Scope(fmt.Sprintf("Part%d", i)), &partFn{Part: i, Parts: n}, all))
+		}
+		ls = s.Scope("Label")
+	}
+	var labelled []beam.PCollection
+	parts.Each(ls, batches, func(s beam.Scope, batches beam.PCollection) {
+		bq, vq := pending.Make("batches"), pending.Make("views")
+		labelled = append(labelled, beam.ParDo(s, &labelFn{
+			WindowMillis: ms,
+			Batches:      bq.Entries,
+			BatchesIndex: bq.Index,
+			Views:        vq.Entries,
+			ViewsIndex:   vq.Index,
+			Decide:       timers.InEventTime("decide"),
+		}, batches))
+	})
+	return labelled
+}
+
+// partFn keeps the batches of the shards s with s % Parts == Part.
+type partFn struct {
+	Part  int `json:"part"`
+	Parts int `json:"parts"`
+}
+
+func (fn *partFn) ProcessElement(key string, b []byte, emit func(string, []byte)) error {
+	shard, err := strconv.Atoi(key)
+	if err != nil {
+		return fmt.Errorf("outcome: shard key %q: %w", key, err)
+	}
+	if shard%fn.Parts == fn.Part {
+		emit(key, b)
+	}
+	return nil
 }
 
 // shardOf is the shard of a user's events.

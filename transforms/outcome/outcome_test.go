@@ -60,8 +60,40 @@ func TestLabelInEventTime(t *testing.T) {
 
 	p, s := beam.NewPipelineWithRoot()
 	events, _ := parse.Lines(s, "test", teststream.Create(s, cfg))
-	got := beam.ParDo(s, describe, outcome.Label(s, 30*time.Minute, 0, events))
+	got := beam.ParDo(s, describe, outcome.Label(s, 30*time.Minute, 0, events)[0])
 	passert.Equals(s, beam.WindowInto(s, window.NewGlobalWindows(), got),
 		"view-a=1@11", "view-b=1@31", "view-c=1@31", "view-d=0@31", "view-e=0@32")
+	ptest.RunAndValidate(t, p)
+}
+
+// Events that come in parts are labelled in as many parts, each user's
+// views in one, with the labels of the events in one part.
+func TestLabelInParts(t *testing.T) {
+	var lines [3][]string // all, and two parts
+	for u := range 40 {
+		user := fmt.Sprint("u", u)
+		for k, ev := range []string{
+			line(fmt.Sprint("view-", u), user, "i1", "view", int64(u%7)),
+			line(fmt.Sprint("view2-", u), user, "i2", "view", int64(u%5)),
+			line(fmt.Sprint("like-", u), user, "i1", "like", int64(u%7+u%45)), // engages when u%45 <= 30
+		} {
+			lines[0] = append(lines[0], ev)
+			lines[1+(u+k)%2] = append(lines[1+(u+k)%2], ev)
+		}
+	}
+	p, s := beam.NewPipelineWithRoot()
+	one, _ := parse.Lines(s.Scope("One"), "test", beam.CreateList(s, lines[0]))
+	p0, _ := parse.Lines(s.Scope("Part0"), "test", beam.CreateList(s, lines[1]))
+	p1, _ := parse.Lines(s.Scope("Part1"), "test", beam.CreateList(s, lines[2]))
+	want := outcome.Label(s.Scope("One"), 30*time.Minute, 0, one)
+	got := outcome.Label(s.Scope("Two"), 30*time.Minute, 0, p0, p1)
+	if len(want) != 1 || len(got) != 2 {
+		t.Fatalf("%d and %d parts, want 1 and 2", len(want), len(got))
+	}
+	passert.Count(s, want[0], "views", 80)
+	passert.Equals(s, beam.ParDo(s, describe, beam.Flatten(s, got...)), beam.ParDo(s, describe, want[0]))
+	for _, part := range got {
+		passert.NonEmpty(s, part)
+	}
 	ptest.RunAndValidate(t, p)
 }

@@ -156,6 +156,7 @@ type routeFn struct {
 	Outcomes bool         `json:"outcomes"`
 	Batch    int64        `json:"batch"`
 
+	fzs   []*spec.Featurizer // per model: examples travel trimmed (Featurizer.Trim)
 	parts map[partKey]*partial
 	size  int
 }
@@ -174,10 +175,16 @@ type partial struct {
 }
 
 func (fn *routeFn) Setup() error {
+	fn.fzs = make([]*spec.Featurizer, len(fn.Models))
 	for i := range fn.Models {
 		if err := fn.Models[i].Validate(); err != nil { // restores derived fields
 			return err
 		}
+		fz, err := fn.Models[i].Featurizer()
+		if err != nil {
+			return err
+		}
+		fn.fzs[i] = fz
 	}
 	if fn.Batch <= 0 {
 		fn.Batch = DefaultBatch.Milliseconds()
@@ -204,10 +211,11 @@ func (fn *routeFn) ProcessElement(ts beam.EventTime, ev event.Event, emit func(b
 		}
 		switch {
 		case m.Delayed() && fn.Outcomes:
-			fn.add(ts, key, e, emit)
+			ex := fn.fzs[i].Trim(e)
+			fn.add(ts, key, &ex, emit)
 			continue
 		case m.Delayed():
-			serve := *e
+			serve := fn.fzs[i].Trim(e)
 			serve.Label, serve.HasLabel = 0, false
 			fn.add(ts, key, &serve, emit)
 			continue
@@ -221,7 +229,7 @@ func (fn *routeFn) ProcessElement(ts beam.EventTime, ev event.Event, emit func(b
 		if m.Kind == spec.Logistic && y != 0 && y != 1 {
 			continue
 		}
-		ex := *e
+		ex := fn.fzs[i].Trim(e)
 		ex.Label, ex.HasLabel = y, true
 		fn.add(ts, key, &ex, emit)
 	}

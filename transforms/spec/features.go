@@ -46,6 +46,44 @@ func (m *Model) Featurizer() (*Featurizer, error) {
 	return f, nil
 }
 
+// Trim returns the part of e that the featurizer reads, with e's id, time
+// and label: Vector and Names give the same for it as for e. Examples
+// travel trimmed, so that the runner copies only what a model uses.
+func (f *Featurizer) Trim(e *event.Event) event.Event {
+	t := event.Event{EventID: e.EventID, EventTime: e.EventTime, Label: e.Label, HasLabel: e.HasLabel}
+	for _, in := range f.inputs {
+		switch in.kind {
+		case 0:
+			switch in.field {
+			case "user_id":
+				t.UserID = e.UserID
+			case "item_id":
+				t.ItemID = e.ItemID
+			case "category":
+				t.Category = e.Category
+			case "device":
+				t.Device = e.Device
+			case "region":
+				t.Region = e.Region
+			case "action":
+				t.Action = e.Action
+			}
+		case 1:
+			switch in.field {
+			case "watch_seconds":
+				t.WatchSeconds, t.HasWatch = e.WatchSeconds, e.HasWatch
+			case "duration_seconds":
+				t.DurationSeconds, t.HasDuration = e.DurationSeconds, e.HasDuration
+			case "amount":
+				t.Amount, t.HasAmount = e.Amount, e.HasAmount
+			default: // features.* or features.<name>; read only
+				t.Features = e.Features
+			}
+		}
+	}
+	return t
+}
+
 // Dim returns the number of weights the featurizer addresses.
 func (f *Featurizer) Dim() int { return f.b.Dim() }
 

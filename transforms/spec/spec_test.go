@@ -1,6 +1,8 @@
 package spec_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,4 +138,58 @@ func TestVariantsExpand(t *testing.T) {
 			t.Errorf("Parse error %v, want %q", err, tc.want)
 		}
 	}
+}
+
+// A trimmed event has the feature vector and names of the whole one, for
+// every kind of input, and drops the fields no input reads.
+func TestTrimKeepsTheFeatures(t *testing.T) {
+	specs := []string{
+		`"categorical":["user_id","item_id","category","device","region","action"],"interactions":[["region","category"]]`,
+		`"numeric":["watch_seconds","duration_seconds","amount"],"time":["hour_of_day","day_of_week"],"log1p":true`,
+		`"numeric":["features.*"]`,
+		`"categorical":["device"],"numeric":["features.f2"]`,
+	}
+	events := []event.Event{
+		{EventID: "a", UserID: "u1", ItemID: "i1", Action: event.Purchase, EventTime: 1767225600123, Category: "music",
+			Device: "ios", Region: "eu", Text: "hello", WatchSeconds: 3, HasWatch: true, DurationSeconds: 60, HasDuration: true,
+			Amount: 9.5, HasAmount: true, Label: 1, HasLabel: true, Features: map[string]float64{"f1": 1, "f2": -2}},
+		{EventID: "b", UserID: "u2", Action: event.View, EventTime: 1767229200000, Region: "us"},
+	}
+	for _, sp := range specs {
+		ms, err := spec.Parse([]byte(`[{"name":"m","kind":"linear","label":"label","bits":12,"features":{` + sp + `}}]`))
+		if err != nil {
+			t.Fatalf("%s: %v", sp, err)
+		}
+		f, err := ms[0].Featurizer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			tr := f.Trim(&e)
+			if tr.EventID != e.EventID || tr.EventTime != e.EventTime || tr.Label != e.Label || tr.HasLabel != e.HasLabel {
+				t.Errorf("%s: trimmed %+v lost id, time or label of %+v", sp, tr, e)
+			}
+			if tr.Text != "" {
+				t.Errorf("%s: trimmed event kept the text", sp)
+			}
+			want, got := f.Vector(&e), f.Vector(&tr)
+			if !slices.Equal(want.Index, got.Index) || !slices.Equal(want.Value, got.Value) {
+				t.Errorf("%s: event %s: vector of the trimmed event differs", sp, e.EventID)
+			}
+			if names(f, &e) != names(f, &tr) {
+				t.Errorf("%s: event %s: names %q, trimmed %q", sp, e.EventID, names(f, &e), names(f, &tr))
+			}
+		}
+	}
+	ms, _ := spec.Parse([]byte(`[{"name":"m","kind":"linear","label":"label","features":{"categorical":["region"]}}]`))
+	f, _ := ms[0].Featurizer()
+	if tr := f.Trim(&events[0]); tr.UserID != "" || tr.ItemID != "" || tr.Features != nil || tr.HasWatch {
+		t.Errorf("region-only trim kept unused fields: %+v", tr)
+	}
+}
+
+func names(f *spec.Featurizer, e *event.Event) string {
+	var b strings.Builder
+	f.Names(e, func(i uint32, k string) { fmt.Fprintf(&b, "%d=%s ", i, k) })
+	return b.String()
 }

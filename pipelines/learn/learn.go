@@ -125,7 +125,12 @@ func Build(s beam.Scope, cfg Config, events ...beam.PCollection) (Tables, error)
 	if delayed {
 		labelled = outcome.Label(s, cfg.OutcomeWindow, cfg.Lateness, events...)
 	}
-	examples := tlearn.Route(s, ms, cfg.Batch, events, labelled)
-	out := tlearn.Train(s, tlearn.Config{Models: ms, Batch: cfg.Batch, Lateness: cfg.Lateness, Bounded: cfg.Bounded, Parts: len(events)}, examples)
+	tc := tlearn.Config{Models: ms, Batch: cfg.Batch, Lateness: cfg.Lateness, Bounded: cfg.Bounded, Parts: len(events)}
+	var out tlearn.Outputs
+	if cfg.Bounded {
+		out = tlearn.Train(s, tc, tlearn.RouteParts(s, ms, cfg.Batch, events, labelled)...)
+	} else { // a stream keeps its transform names
+		out = tlearn.Train(s, tc, tlearn.Route(s, ms, cfg.Batch, events, labelled))
+	}
 	return Tables{Predictions: out.Predictions, ModelMetrics: out.Metrics, ModelSnapshots: out.Snapshots, Alerts: out.Alerts}, nil
 }

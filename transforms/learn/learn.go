@@ -116,6 +116,22 @@ func splitKey(k string) (model, value string) {
 // late data exactly when it would have dropped each of them.
 func Route(s beam.Scope, ms []spec.Model, batch time.Duration, events, labelled []beam.PCollection) beam.PCollection {
 	s = s.Scope("Route")
+	out := route(s, ms, batch, events, labelled)
+	if len(out) == 1 {
+		return out[0]
+	}
+	return beam.Flatten(s, out...)
+}
+
+// RouteParts is Route without the final Flatten: the routed examples of
+// each part of events and of labelled, for Train to window each before
+// flattening them (on prism a WindowInto after a Flatten is a stage of
+// its own that carries every element again).
+func RouteParts(s beam.Scope, ms []spec.Model, batch time.Duration, events, labelled []beam.PCollection) []beam.PCollection {
+	return route(s.Scope("Route"), ms, batch, events, labelled)
+}
+
+func route(s beam.Scope, ms []spec.Model, batch time.Duration, events, labelled []beam.PCollection) []beam.PCollection {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
@@ -130,10 +146,7 @@ func Route(s beam.Scope, ms []spec.Model, batch time.Duration, events, labelled 
 			out = append(out, beam.ParDo(s, &routeFn{Models: ms, Outcomes: true, Batch: batch.Milliseconds()}, labelled))
 		})
 	}
-	if len(out) == 1 {
-		return out[0]
-	}
-	return beam.Flatten(s, out...)
+	return out
 }
 
 // Bounds of what routeFn holds before emitting: a partial batch is
@@ -317,15 +330,24 @@ type Outputs struct {
 	Metrics, Snapshots, Alerts beam.PCollection
 }
 
-// Train trains on examples, Route's output with the same cfg.Batch.
-func Train(s beam.Scope, cfg Config, examples beam.PCollection) Outputs {
+// Train trains on examples, Route's output with the same cfg.Batch, or
+// RouteParts'.
+func Train(s beam.Scope, cfg Config, examples ...beam.PCollection) Outputs {
 	s = s.Scope("Train")
 	batch := cfg.Batch
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	// Named scopes keep transform names stable (Dataflow --update).
-	windowed := beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(batch), examples, beam.AllowedLateness(cfg.Lateness))
+	into := func(s beam.Scope, examples beam.PCollection) beam.PCollection {
+		// Named scopes keep transform names stable (Dataflow --update).
+		return beam.WindowInto(s.Scope("IntoBatches"), window.NewFixedWindows(batch), examples, beam.AllowedLateness(cfg.Lateness))
+	}
+	var windowed beam.PCollection
+	if len(examples) == 1 {
+		windowed = into(s, examples[0])
+	} else {
+		windowed = parts.Apply(s.Scope("Examples"), examples, into)
+	}
 	grouped := beam.GroupByKey(s, windowed)
 	batches := beam.ParDo(s, &batchFn{}, grouped)
 	global := beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), batches)

@@ -54,19 +54,10 @@ func (f *Featurizer) Trim(e *event.Event) event.Event {
 	for _, in := range f.inputs {
 		switch in.kind {
 		case 0:
-			switch in.field {
-			case "user_id":
-				t.UserID = e.UserID
-			case "item_id":
-				t.ItemID = e.ItemID
-			case "category":
-				t.Category = e.Category
-			case "device":
-				t.Device = e.Device
-			case "region":
-				t.Region = e.Region
-			case "action":
+			if in.field == "action" {
 				t.Action = e.Action
+			} else if v := textField(e, in.field); v != nil {
+				*textField(&t, in.field) = *v
 			}
 		case 1:
 			switch in.field {
@@ -172,22 +163,31 @@ func (f *Featurizer) each(e *event.Event, add func(g feature.Group, name, value 
 // hashed as "unknown" so that its absence is itself a feature.
 func categorical(e *event.Event, field string) string {
 	var v string
-	switch field {
-	case "user_id":
-		v = e.UserID
-	case "item_id":
-		v = e.ItemID
-	case "category":
-		v = e.Category
-	case "device":
-		v = e.Device
-	case "region":
-		v = e.Region
-	case "action":
+	if field == "action" {
 		v = e.Action.String()
+	} else if p := textField(e, field); p != nil {
+		v = *p
 	}
 	if v == "" {
 		return "unknown"
 	}
 	return v
+}
+
+// textField returns e's categorical text field of that name, or nil
+// (action is categorical but not text).
+func textField(e *event.Event, field string) *string {
+	switch field {
+	case "user_id":
+		return &e.UserID
+	case "item_id":
+		return &e.ItemID
+	case "category":
+		return &e.Category
+	case "device":
+		return &e.Device
+	case "region":
+		return &e.Region
+	}
+	return nil
 }

@@ -351,19 +351,17 @@ func Train(s beam.Scope, cfg Config, examples ...beam.PCollection) Outputs {
 	grouped := beam.GroupByKey(s, windowed)
 	batches := beam.ParDo(s, &batchFn{}, grouped)
 	global := beam.WindowInto(s.Scope("IntoGlobal"), window.NewGlobalWindows(), batches)
-	var sharded []string
-	var shardedModels []spec.Model
+	var sharded []string // model ids
 	for _, m := range cfg.Models {
 		if m.Sharded() {
 			sharded = append(sharded, m.ID())
-			shardedModels = append(shardedModels, m)
 		}
 	}
 	n := max(cfg.Parts, 1)
 	// trainers adds the unsharded models' trainers on batches, in parts.
 	var preds, metrics, snaps, alertRows []beam.PCollection
 	trainers := func(batches beam.PCollection) {
-		ins := byKey(s.Scope("TrainerParts"), n, false, batches)
+		ins := parts.ByKey(s.Scope("TrainerParts"), n, false, batches)
 		for i, in := range ins {
 			ps := s
 			if n > 1 {
@@ -375,26 +373,48 @@ func Train(s beam.Scope, cfg Config, examples ...beam.PCollection) Outputs {
 	}
 	if len(sharded) == 0 {
 		trainers(global)
-		if len(preds) == 1 {
-			return Outputs{Predictions: preds, Metrics: metrics[0], Snapshots: snaps[0], Alerts: alertRows[0]}
-		}
-		return Outputs{
-			Predictions: preds,
-			Metrics:     beam.Flatten(s.Scope("Metrics"), metrics...),
-			Snapshots:   beam.Flatten(s.Scope("Snapshots"), snaps...),
-			Alerts:      beam.Flatten(s.Scope("Alerts"), alertRows...),
+	} else {
+		plain, train, score := beam.ParDo3(s, &splitFn{Sharded: sharded}, global)
+		trainers(plain)
+		p, m, sn, a := shardedModels(s.Scope("Sharded"), cfg, n, train, score)
+		preds, metrics, snaps, alertRows = append(preds, p...), append(metrics, m), append(snaps, sn), append(alertRows, a)
+	}
+	if !cfg.Bounded {
+		preds = []beam.PCollection{flatten(s.Scope("Predictions"), preds)}
+	}
+	return Outputs{
+		Predictions: preds,
+		Metrics:     flatten(s.Scope("Metrics"), metrics),
+		Snapshots:   flatten(s.Scope("Snapshots"), snaps),
+		Alerts:      flatten(s.Scope("Alerts"), alertRows),
+	}
+}
+
+// flatten returns the one of pcs, or their Flatten.
+func flatten(s beam.Scope, pcs []beam.PCollection) beam.PCollection {
+	if len(pcs) == 1 {
+		return pcs[0]
+	}
+	return beam.Flatten(s, pcs...)
+}
+
+// shardedModels adds the shard trainers, merger and scorers of the
+// sharded models, in n parts by shard, and returns the scorers'
+// predictions (a part each) and the merger's metrics, snapshots and
+// alerts.
+func shardedModels(ss beam.Scope, cfg Config, n int, train, score beam.PCollection) (preds []beam.PCollection, metrics, snaps, alertRows beam.PCollection) {
+	var models []spec.Model
+	for _, m := range cfg.Models {
+		if m.Sharded() {
+			models = append(models, m)
 		}
 	}
-	plain, train, score := beam.ParDo3(s, &splitFn{Sharded: sharded}, global)
-	trainers(plain)
-	ss := s.Scope("Sharded")
-	trains, scores := byKey(ss.Scope("TrainParts"), n, true, train), byKey(ss.Scope("ScoreParts"), n, true, score)
+	trains, scores := parts.ByKey(ss.Scope("TrainParts"), n, true, train), parts.ByKey(ss.Scope("ScoreParts"), n, true, score)
 	replicas := parts.Apply(ss.Scope("Shards"), trains, func(s beam.Scope, in beam.PCollection) beam.PCollection {
-		return beam.ParDo(s, newShardFn(shardedModels), in)
+		return beam.ParDo(s, newShardFn(models), in)
 	})
-	merged, mm, msn, ma := beam.ParDo4(ss.Scope("Merge"), newMergeFn(shardedModels), replicas)
-	metrics, snaps, alertRows = append(metrics, mm), append(snaps, msn), append(alertRows, ma)
-	models := byKey(ss.Scope("ModelParts"), n, true, merged)
+	merged, metrics, snaps, alertRows := beam.ParDo4(ss.Scope("Merge"), newMergeFn(models), replicas)
+	published := parts.ByKey(ss.Scope("ModelParts"), n, true, merged)
 	for i := range n {
 		ps := ss
 		if n > 1 {
@@ -403,18 +423,10 @@ func Train(s beam.Scope, cfg Config, examples ...beam.PCollection) Outputs {
 		// Every Flatten in its own scope: the SDK would name a scope's
 		// second Flatten "Flatten'1", a name that changes when one is
 		// added above.
-		in := beam.Flatten(ps.Scope("ScoreInput"), scores[i], models[i])
-		preds = append(preds, beam.ParDo(ps.Scope("Score"), newScoreFn(shardedModels, cfg.Bounded), in))
+		in := beam.Flatten(ps.Scope("ScoreInput"), scores[i], published[i])
+		preds = append(preds, beam.ParDo(ps.Scope("Score"), newScoreFn(models, cfg.Bounded), in))
 	}
-	if !cfg.Bounded {
-		preds = []beam.PCollection{beam.Flatten(s.Scope("Predictions"), preds...)}
-	}
-	return Outputs{
-		Predictions: preds,
-		Metrics:     beam.Flatten(s.Scope("Metrics"), metrics...),
-		Snapshots:   beam.Flatten(s.Scope("Snapshots"), snaps...),
-		Alerts:      beam.Flatten(s.Scope("Alerts"), alertRows...),
-	}
+	return preds, metrics, snaps, alertRows
 }
 
 // CheckBatch returns an error naming the model when a sharded model's

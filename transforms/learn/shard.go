@@ -59,7 +59,6 @@ import (
 
 func init() {
 	register.DoFn5x0[string, []byte, func(string, []byte), func(string, []byte), func(string, []byte)](&splitFn{})
-	register.DoFn3x1[string, []byte, func(string, []byte), error](&partFn{})
 	register.DoFn7x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte,
 		func(string, []byte), error](&shardFn{})
 	register.DoFn10x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte,
@@ -94,46 +93,6 @@ func splitShardKey(k string) (mergeKey string, shard int, err error) {
 		return "", 0, fmt.Errorf("learn: shard key %q: %w", k, err)
 	}
 	return k[:i], shard, nil
-}
-
-// byKey splits in, KV<string, V>, into n parts: a ShardKey's by shard
-// modulo n when byShard, any key's by its hash (in itself when n is 1,
-// adding no transform).
-func byKey(s beam.Scope, n int, byShard bool, in beam.PCollection) []beam.PCollection {
-	if n == 1 {
-		return []beam.PCollection{in}
-	}
-	out := make([]beam.PCollection, n)
-	for i := range out {
-		out[i] = beam.ParDo(s.Scope(fmt.Sprintf("Part%d", i)), &partFn{Part: i, Parts: n, ByShard: byShard}, in)
-	}
-	return out
-}
-
-// partFn keeps the elements of part Part of Parts (byKey).
-type partFn struct {
-	Part    int  `json:"part"`
-	Parts   int  `json:"parts"`
-	ByShard bool `json:"by_shard"`
-}
-
-func (fn *partFn) ProcessElement(key string, v []byte, emit func(string, []byte)) error {
-	var part int
-	if fn.ByShard {
-		_, shard, err := splitShardKey(key)
-		if err != nil {
-			return err
-		}
-		part = shard % fn.Parts
-	} else {
-		h := fnv.New32a()
-		h.Write([]byte(key))
-		part = int(h.Sum32() % uint32(fn.Parts))
-	}
-	if part == fn.Part {
-		emit(key, v)
-	}
-	return nil
 }
 
 // ShardOf returns the shard of an event: FNV-1a of its event_id modulo n,

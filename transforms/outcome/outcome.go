@@ -71,7 +71,6 @@ func init() {
 	register.Iter1[[]byte]()
 	register.DoFn7x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, []byte, func(event.Event), error](&labelFn{})
 	register.Emitter1[event.Event]()
-	register.DoFn3x1[string, []byte, func(string, []byte), error](&partFn{})
 	register.Emitter2[string, []byte]()
 }
 
@@ -103,14 +102,9 @@ func Label(s beam.Scope, within, lateness time.Duration, events ...beam.PCollect
 	})
 	// The labeller runs in as many parts as the events come in, each on
 	// the shards s with s % parts = part: on prism a part is a stage.
-	batches := []beam.PCollection{batchParts(s, windowed)}
+	batches := parts.ByKey(s.Scope("LabelParts"), len(events), true, batchParts(s, windowed))
 	ls := s // one part keeps the names of an unsplit pipeline
-	if n := len(events); n > 1 {
-		all, ps := batches[0], s.Scope("LabelParts")
-		batches = batches[:0]
-		for i := range n {
-			batches = append(batches, beam.ParDo(ps.Scope(fmt.Sprintf("Part%d", i)), &partFn{Part: i, Parts: n}, all))
-		}
+	if len(batches) > 1 {
 		ls = s.Scope("Label")
 	}
 	var labelled []beam.PCollection
@@ -126,23 +120,6 @@ func Label(s beam.Scope, within, lateness time.Duration, events ...beam.PCollect
 		}, batches))
 	})
 	return labelled
-}
-
-// partFn keeps the batches of the shards s with s % Parts == Part.
-type partFn struct {
-	Part  int `json:"part"`
-	Parts int `json:"parts"`
-}
-
-func (fn *partFn) ProcessElement(key string, b []byte, emit func(string, []byte)) error {
-	shard, err := strconv.Atoi(key)
-	if err != nil {
-		return fmt.Errorf("outcome: shard key %q: %w", key, err)
-	}
-	if shard%fn.Parts == fn.Part {
-		emit(key, b)
-	}
-	return nil
 }
 
 // shardOf is the shard of a user's events.

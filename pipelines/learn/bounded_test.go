@@ -17,16 +17,7 @@ import (
 // come in: every table must hold exactly the rows of the run that fires
 // per batch, in one part.
 func TestBoundedWritesTheSameRows(t *testing.T) {
-	g, err := gen.New(gen.Config{Seed: 5, Rate: 10, Users: 2000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	var buf []byte
-	for range 6000 { // ten minutes of event time
-		buf, _ = g.Next(buf[:0])
-		lines = append(lines, string(buf))
-	}
+	lines := generated(t, gen.Config{Seed: 5, Rate: 10, Users: 2000}, 6000) // ten minutes of event time
 	// Plus a model snapshotted every minute, not every ten.
 	ms := append(learn.DefaultModels(), parseSpecs(t, strings.Replace(rlsSpec, `"spend"`, `"spend_1m"`, 1))...)
 	want := run(t, learn.Config{Models: ms}, lines)

@@ -13,16 +13,7 @@ import (
 // every positive is learned before every negative: its engagement AUC says
 // nothing about the features and is not asserted.
 func TestDefaultModelsOnGeneratedStream(t *testing.T) {
-	g, err := gen.New(gen.Config{Seed: 11, Rate: 50, Users: 20000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	var buf []byte
-	for range 20000 {
-		buf, _ = g.Next(buf[:0])
-		lines = append(lines, string(buf))
-	}
+	lines := generated(t, gen.Config{Seed: 11, Rate: 50, Users: 20000}, 20000)
 	dir := run(t, learn.Config{Models: learn.DefaultModels()}, lines)
 	last := map[string]learn.ModelMetrics{}
 	for _, m := range readRows[learn.ModelMetrics](t, dir, learn.TableModelMetrics) {
@@ -73,4 +64,20 @@ func TestDefaultModelsOnGeneratedStream(t *testing.T) {
 	if len(snaps) < len(last) {
 		t.Errorf("%d snapshots for %d model keys", len(snaps), len(last))
 	}
+}
+
+// generated returns n JSON lines of the generator configured by cfg.
+func generated(t *testing.T, cfg gen.Config, n int) []string {
+	t.Helper()
+	g, err := gen.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := make([]string, 0, n)
+	var buf []byte
+	for range n {
+		buf, _ = g.Next(buf[:0])
+		lines = append(lines, string(buf))
+	}
+	return lines
 }
